@@ -1,0 +1,313 @@
+/// @file conv.cpp
+/// @brief 2-D convolution as im2col + GEMM.
+///
+/// Shape letters used throughout:
+///   N  batch size              C  input channels        O  output channels
+///   H, W   input height/width  kh, kw  kernel size       G  groups
+///   OH, OW output height/width L = OH·OW output positions
+///   K  = C·kh·kw, the length of one unfolded patch
+///
+/// Two primitives carry all the gradients: `im2col` copies every kernel-sized patch
+/// of the image into a column, and `col2im` adds the columns back into an image. They
+/// are adjoint linear maps, so each one's backward is the other, and everything built
+/// from them (convolution, its transpose, pooling) is differentiable to any order.
+/// `conv2d` and `conv_transpose2d` are compositions of im2col/col2im with `matmul`,
+/// and need no backward code of their own.
+
+#include "autograd/ops/conv.h"
+
+#include <algorithm>
+
+#include "autograd/node.h"
+#include "autograd/ops/elementwise.h"
+#include "autograd/ops/linalg.h"
+#include "autograd/parallel.h"
+
+namespace zoo {
+namespace {
+
+/// Everything an im2col/col2im kernel needs to know about the sliding window.
+struct Window {
+  std::int64_t H, W;    // image size
+  std::int64_t kh, kw;  // kernel
+  std::int64_t sh, sw;  // stride
+  std::int64_t ph, pw;  // zero (or pad_value) padding on each side
+  std::int64_t dh, dw;  // dilation
+  std::int64_t OH, OW;  // number of window positions
+};
+
+/// Checks that kernel, stride and dilation are positive and padding is not negative.
+void check_window_args(const char* op, Pair kernel, Pair stride, Pair padding, Pair dilation) {
+  ZOO_CHECK(kernel[0] > 0 && kernel[1] > 0, "{}: kernel size must be positive, got {}", op, kernel);
+  ZOO_CHECK(stride[0] > 0 && stride[1] > 0, "{}: stride must be positive, got {}", op, stride);
+  ZOO_CHECK(padding[0] >= 0 && padding[1] >= 0, "{}: padding must be non-negative, got {}", op,
+            padding);
+  ZOO_CHECK(dilation[0] > 0 && dilation[1] > 0, "{}: dilation must be positive, got {}", op,
+            dilation);
+}
+
+/// Number of window positions along one axis:
+/// \f$\lfloor (n + 2p - d(k-1) - 1) / s \rfloor + 1\f$.
+/// The caller has checked that the (dilated) kernel fits in the padded input.
+std::int64_t positions(std::int64_t n, std::int64_t k, std::int64_t s, std::int64_t p,
+                       std::int64_t d) {
+  return (n + 2 * p - d * (k - 1) - 1) / s + 1;
+}
+
+/// The window geometry over an H×W image, or an error naming `op` if the dilated
+/// kernel is larger than the padded image.
+Window make_window(const char* op, std::int64_t H, std::int64_t W, Pair kernel, Pair stride,
+                   Pair padding, Pair dilation) {
+  check_window_args(op, kernel, stride, padding, dilation);
+  const std::int64_t eh = dilation[0] * (kernel[0] - 1) + 1;  // effective (dilated) kernel
+  const std::int64_t ew = dilation[1] * (kernel[1] - 1) + 1;
+  ZOO_CHECK(H + 2 * padding[0] >= eh && W + 2 * padding[1] >= ew,
+            "{}: the kernel {} (dilation {}, so {}x{}) is larger than the padded input "
+            "({}x{} with padding {})",
+            op, kernel, dilation, eh, ew, H, W, padding);
+  return Window{H,          W,          kernel[0],  kernel[1],
+                stride[0],  stride[1],  padding[0], padding[1],
+                dilation[0], dilation[1],
+                positions(H, kernel[0], stride[0], padding[0], dilation[0]),
+                positions(W, kernel[1], stride[1], padding[1], dilation[1])};
+}
+
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+
+/// For kernel column j: the output columns ow whose input column
+/// iw = ow·sw − pw + j·dw lies inside the image, as the range [lo, hi).
+/// Columns outside it read padding.
+std::pair<std::int64_t, std::int64_t> valid_columns(const Window& g, std::int64_t j) {
+  const std::int64_t shift = j * g.dw - g.pw;  // iw = ow·sw + shift
+  const std::int64_t lo = std::min(shift < 0 ? ceil_div(-shift, g.sw) : 0, g.OW);
+  const std::int64_t hi = g.W - shift > 0 ? std::clamp(ceil_div(g.W - shift, g.sw), lo, g.OW) : lo;
+  return {lo, hi};
+}
+
+/// Planes (one (n, c) image each) per parallel chunk: enough work to be worth a thread.
+std::int64_t plane_grain(const Window& g) {
+  return std::max<std::int64_t>(1, kGrainSize / std::max<std::int64_t>(1, g.kh * g.kw * g.OH * g.OW));
+}
+
+/// cols[p, i·kw + j, oh·OW + ow] = x[p, oh·sh − ph + i·dh, ow·sw − pw + j·dw] (or pad).
+/// x: (P, H, W) contiguous planes; cols: (P, kh·kw, L). One thread per group of planes.
+template <class T>
+void im2col_kernel(const T* x, T* cols, std::int64_t planes, const Window& g, T pad) {
+  const std::int64_t L = g.OH * g.OW;
+  parallel_for(0, planes, plane_grain(g), [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t p = begin; p < end; ++p) {
+      const T* img = x + p * g.H * g.W;
+      for (std::int64_t i = 0; i < g.kh; ++i) {
+        for (std::int64_t j = 0; j < g.kw; ++j) {
+          T* row = cols + (p * g.kh * g.kw + i * g.kw + j) * L;
+          const auto [lo, hi] = valid_columns(g, j);
+          const std::int64_t shift = j * g.dw - g.pw;
+          for (std::int64_t oh = 0; oh < g.OH; ++oh) {
+            T* dst = row + oh * g.OW;
+            const std::int64_t ih = oh * g.sh - g.ph + i * g.dh;
+            if (ih < 0 || ih >= g.H) {
+              std::fill(dst, dst + g.OW, pad);
+              continue;
+            }
+            const T* src = img + ih * g.W;  // input column of ow: ow·sw + shift
+            std::fill(dst, dst + lo, pad);
+            if (g.sw == 1) {
+              std::copy(src + lo + shift, src + hi + shift, dst + lo);
+            } else {
+              for (std::int64_t ow = lo; ow < hi; ++ow) dst[ow] = src[ow * g.sw + shift];
+            }
+            std::fill(dst + hi, dst + g.OW, pad);
+          }
+        }
+      }
+    }
+  });
+}
+
+/// The adjoint of `im2col_kernel`: x[p, ih, iw] += cols[p, i·kw + j, oh·OW + ow] over
+/// every (i, j, oh, ow) that reads (ih, iw). x must be zeroed first. Each plane is
+/// written by exactly one thread, in a fixed order: no races, deterministic sums.
+template <class T>
+void col2im_kernel(const T* cols, T* x, std::int64_t planes, const Window& g) {
+  const std::int64_t L = g.OH * g.OW;
+  parallel_for(0, planes, plane_grain(g), [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t p = begin; p < end; ++p) {
+      T* img = x + p * g.H * g.W;
+      for (std::int64_t i = 0; i < g.kh; ++i) {
+        for (std::int64_t j = 0; j < g.kw; ++j) {
+          const T* row = cols + (p * g.kh * g.kw + i * g.kw + j) * L;
+          const auto [lo, hi] = valid_columns(g, j);
+          const std::int64_t shift = j * g.dw - g.pw;
+          for (std::int64_t oh = 0; oh < g.OH; ++oh) {
+            const std::int64_t ih = oh * g.sh - g.ph + i * g.dh;
+            if (ih < 0 || ih >= g.H) continue;
+            const T* src = row + oh * g.OW;
+            T* dst = img + ih * g.W;  // input column of ow: ow·sw + shift
+            if (g.sw == 1) {
+              for (std::int64_t ow = lo; ow < hi; ++ow) dst[ow + shift] += src[ow];
+            } else {
+              for (std::int64_t ow = lo; ow < hi; ++ow) dst[ow * g.sw + shift] += src[ow];
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+/// Checks x (N, C, H, W) and weight for conv2d / conv_transpose2d: both 4-D, with the
+/// same floating dtype.
+void check_conv_tensors(const char* op, const Tensor& x, const Tensor& weight) {
+  ZOO_CHECK(x.defined() && weight.defined(), "{}: input and weight must be defined tensors", op);
+  ZOO_CHECK(x.dim() == 4, "{}: expected a 4-D input (N, C, H, W), got shape {}", op, x.shape());
+  ZOO_CHECK(weight.dim() == 4, "{}: expected a 4-D weight, got shape {}", op, weight.shape());
+  ZOO_CHECK(is_floating(x.dtype()) && x.dtype() == weight.dtype(),
+            "{}: input and weight must have the same floating dtype, got {} and {}", op, x.dtype(),
+            weight.dtype());
+}
+
+/// Checks that bias, if given, has shape (O) and the input's dtype.
+void check_bias(const char* op, const Tensor& bias, std::int64_t O, DType dtype) {
+  if (!bias.defined()) return;
+  ZOO_CHECK(bias.shape() == Shape{O},
+            "{}: bias must have shape [{}] (one value per output channel), got {}", op, O,
+            bias.shape());
+  ZOO_CHECK(bias.dtype() == dtype, "{}: bias has dtype {}, the input {}", op, bias.dtype(), dtype);
+}
+
+/// out + bias broadcast over (N, ·, OH, OW); out: (N, O, OH, OW), bias: (O) or undefined.
+Tensor add_bias(const Tensor& out, const Tensor& bias) {
+  if (!bias.defined()) return out;
+  return out + bias.reshape({1, bias.numel(), 1, 1});
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// im2col / col2im: the two primitives
+// ---------------------------------------------------------------------------
+
+Tensor im2col(const Tensor& x, Pair kernel, Pair stride, Pair padding, Pair dilation,
+              double pad_value) {
+  // x: (N, C, H, W)  ->  cols: (N, C·kh·kw, OH·OW)
+  ZOO_CHECK(x.dim() == 4, "im2col: expected a 4-D input (N, C, H, W), got shape {}", x.shape());
+  const std::int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+  const Window g = make_window("im2col", H, W, kernel, stride, padding, dilation);
+  const Tensor xc = x.detach().contiguous();
+  Tensor cols = empty({N, C * g.kh * g.kw, g.OH * g.OW}, x.dtype());
+  dispatch_floating(x.dtype(), "im2col", [&](auto tag) {
+    using T = decltype(tag);
+    im2col_kernel<T>(xc.data_ptr<T>(), cols.data_ptr<T>(), N * C, g, static_cast<T>(pad_value));
+  });
+  // Each input pixel was copied into some columns: its gradient is the sum of theirs.
+  return record("im2col", {x}, cols, [H, W, kernel, stride, padding, dilation](const Tensor& grad, auto&) {
+    return Grads{col2im(grad, {H, W}, kernel, stride, padding, dilation)};
+  });
+}
+
+Tensor col2im(const Tensor& cols, Pair output_size, Pair kernel, Pair stride, Pair padding,
+              Pair dilation) {
+  // cols: (N, C·kh·kw, OH·OW)  ->  x: (N, C, H, W) with (H, W) = output_size
+  ZOO_CHECK(cols.dim() == 3, "col2im: expected a 3-D input (N, C·kh·kw, L), got shape {}",
+            cols.shape());
+  ZOO_CHECK(output_size[0] >= 0 && output_size[1] >= 0,
+            "col2im: output size must be non-negative, got {}", output_size);
+  const Window g = make_window("col2im", output_size[0], output_size[1], kernel, stride, padding,
+                               dilation);
+  const std::int64_t N = cols.size(0), rows = cols.size(1);
+  ZOO_CHECK(rows % (g.kh * g.kw) == 0,
+            "col2im: dim 1 of the input (shape {}) must be a multiple of kh·kw = {} (kernel {})",
+            cols.shape(), g.kh * g.kw, kernel);
+  ZOO_CHECK(cols.size(2) == g.OH * g.OW,
+            "col2im: input of shape {} has {} columns, but an output of size {} with kernel {}, "
+            "stride {}, padding {} and dilation {} has {}x{} = {} window positions",
+            cols.shape(), cols.size(2), output_size, kernel, stride, padding, dilation, g.OH, g.OW,
+            g.OH * g.OW);
+  const std::int64_t C = rows / (g.kh * g.kw);
+  const Tensor cc = cols.detach().contiguous();
+  Tensor x = empty({N, C, g.H, g.W}, cols.dtype());
+  dispatch_floating(cols.dtype(), "col2im", [&](auto tag) {
+    using T = decltype(tag);
+    T* px = x.data_ptr<T>();
+    std::fill(px, px + x.numel(), T(0));
+    col2im_kernel<T>(cc.data_ptr<T>(), px, N * C, g);
+  });
+  // col2im is linear and its adjoint is im2col (with zero padding).
+  return record("col2im", {cols}, x, [kernel, stride, padding, dilation](const Tensor& grad, auto&) {
+    return Grads{im2col(grad, kernel, stride, padding, dilation, 0.0)};
+  });
+}
+
+// ---------------------------------------------------------------------------
+// convolution and its transpose: compositions, no backward code
+// ---------------------------------------------------------------------------
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair stride,
+              Pair padding, Pair dilation, std::int64_t groups) {
+  // x: (N, C, H, W), weight: (O, C/G, kh, kw), bias: (O)  ->  (N, O, OH, OW)
+  check_conv_tensors("conv2d", x, weight);
+  const std::int64_t N = x.size(0), C = x.size(1), O = weight.size(0);
+  const std::int64_t kh = weight.size(2), kw = weight.size(3), G = groups;
+  ZOO_CHECK(G > 0, "conv2d: groups must be positive, got {}", G);
+  ZOO_CHECK(C % G == 0 && O % G == 0,
+            "conv2d: groups = {} must divide the input channels ({}, input shape {}) and the "
+            "output channels ({}, weight shape {})",
+            G, C, x.shape(), O, weight.shape());
+  ZOO_CHECK(weight.size(1) == C / G,
+            "conv2d: weight of shape {} expects {} input channels per group, but the input of "
+            "shape {} has {} channels in {} group(s)",
+            weight.shape(), weight.size(1), x.shape(), C, G);
+  check_bias("conv2d", bias, O, x.dtype());
+  const Window g = make_window("conv2d", x.size(2), x.size(3), {kh, kw}, stride, padding, dilation);
+
+  // Each output pixel is a dot product of a weight row with one unfolded patch:
+  //   y[n, g, o, l] = Σ_k w[g, o, k] · cols[n, g, k, l],  k over (c, i, j) of group g.
+  const std::int64_t K = (C / G) * kh * kw, L = g.OH * g.OW;
+  const Tensor cols = im2col(x, {kh, kw}, stride, padding, dilation);     // (N, C·kh·kw, L)
+  const Tensor w = weight.reshape({1, G, O / G, K});                      // (1, G, O/G, K)
+  const Tensor out = matmul(w, cols.reshape({N, G, K, L}));               // (N, G, O/G, L)
+  return add_bias(out.reshape({N, O, g.OH, g.OW}), bias);
+}
+
+Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair stride,
+                        Pair padding, Pair output_padding, std::int64_t groups, Pair dilation) {
+  // x: (N, C, H, W), weight: (C, O/G, kh, kw), bias: (O)  ->  (N, O, OH, OW)
+  check_conv_tensors("conv_transpose2d", x, weight);
+  check_window_args("conv_transpose2d", {weight.size(2), weight.size(3)}, stride, padding, dilation);
+  const std::int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+  const std::int64_t kh = weight.size(2), kw = weight.size(3), G = groups;
+  ZOO_CHECK(G > 0, "conv_transpose2d: groups must be positive, got {}", G);
+  ZOO_CHECK(weight.size(0) == C,
+            "conv_transpose2d: weight of shape {} expects {} input channels, the input of shape "
+            "{} has {}",
+            weight.shape(), weight.size(0), x.shape(), C);
+  ZOO_CHECK(C % G == 0, "conv_transpose2d: groups = {} must divide the input channels ({}, shape {})",
+            G, C, x.shape());
+  for (int a = 0; a < 2; ++a)
+    ZOO_CHECK(output_padding[a] >= 0 && output_padding[a] < stride[a],
+              "conv_transpose2d: output_padding {} must be non-negative and smaller than the "
+              "stride {}",
+              output_padding, stride);
+  const std::int64_t O = weight.size(1) * G;
+  check_bias("conv_transpose2d", bias, O, x.dtype());
+  // The size of the image whose conv2d has H×W positions (plus output_padding extra rows
+  // and columns that the stride would otherwise leave ambiguous).
+  const std::int64_t OH = (H - 1) * stride[0] - 2 * padding[0] + dilation[0] * (kh - 1) + output_padding[0] + 1;
+  const std::int64_t OW = (W - 1) * stride[1] - 2 * padding[1] + dilation[1] * (kw - 1) + output_padding[1] + 1;
+  ZOO_CHECK(H > 0 && W > 0 && OH > 0 && OW > 0,
+            "conv_transpose2d: input of shape {} with kernel {}, stride {}, padding {}, dilation "
+            "{} and output_padding {} gives an output of size {}x{}",
+            x.shape(), Pair{kh, kw}, stride, padding, dilation, output_padding, OH, OW);
+
+  // The adjoint of conv2d: every input pixel spreads w[c]ᵀ x[n, c] into a column, and
+  // col2im adds the columns back into the (larger) image.
+  //   cols[n, g, k, l] = Σ_c w[g, c, k] · x[n, g, c, l],  k over (o, i, j) of group g.
+  const std::int64_t K = (O / G) * kh * kw;
+  const Tensor w = weight.reshape({1, G, C / G, K}).mT();                // (1, G, K, C/G)
+  const Tensor cols = matmul(w, x.reshape({N, G, C / G, H * W}));         // (N, G, K, H·W)
+  const Tensor out = col2im(cols.reshape({N, O * kh * kw, H * W}), {OH, OW}, {kh, kw}, stride,
+                            padding, dilation);                           // (N, O, OH, OW)
+  return add_bias(out, bias);
+}
+
+}  // namespace zoo

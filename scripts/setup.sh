@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Sets zoo up on a Debian 12 machine: installs the Debian packages that are missing
+# (saying which), then configures and builds.
+#
+#   scripts/setup.sh              # build/ : RelWithDebInfo, tests, tutorials, benchmarks
+#   scripts/setup.sh --sanitize   # build-sanitize/ : the same under ASan + UBSan
+#
+# Run it as root, or as a user with sudo. Nothing is downloaded at build time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build_dir=build
+cmake_flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+case "${1:-}" in
+  "") ;;
+  --sanitize)
+    build_dir=build-sanitize
+    cmake_flags+=(-DZOO_SANITIZE=ON -DZOO_BUILD_BENCH=OFF) ;;
+  *) echo "usage: scripts/setup.sh [--sanitize]" >&2; exit 2 ;;
+esac
+
+# What zoo builds with, all from Debian: compiler and CMake, OpenBLAS (the OpenMP build,
+# so BLAS and zoo share one thread pool), fmt, Catch2 v2, Doxygen, zlib, ccache.
+packages=(cmake g++ make pkg-config ccache libopenblas-openmp-dev libfmt-dev catch2
+          doxygen libjs-mathjax zlib1g-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing from Debian: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all Debian packages present"
+fi
+
+echo "setup: configuring ${build_dir}/ and building with $(nproc) jobs"
+mkdir -p "$build_dir"
+cmake -S . -B "$build_dir" "${cmake_flags[@]}" > "$build_dir/configure.log" 2>&1 || {
+  cat "$build_dir/configure.log"; exit 1; }
+cmake --build "$build_dir" -j"$(nproc)"
+echo "setup: done; binaries are in ${build_dir}/"
