@@ -9,6 +9,7 @@
 
 #include "autograd/factories.h"
 #include "autograd/kernels/loop.h"
+#include "autograd/kernels/vec_math.h"
 #include "autograd/node.h"
 #include "autograd/ops/reduce.h"
 
@@ -290,7 +291,7 @@ Tensor neg(const Tensor& x) {
 }
 
 Tensor exp(const Tensor& x) {
-  Tensor out = float_unary(x, "exp", [](auto v) { return std::exp(v); });
+  Tensor out = float_unary(x, "exp", [](auto v) { return kernels::exp_fast(v); });
   // d e^x / dx = e^x: reuse the output.
   return record("exp", {x}, out, [y = SavedTensor::output(out)](const Tensor& g, auto&) {
     return Grads{g * y.get()};
@@ -362,7 +363,7 @@ Tensor cos(const Tensor& x) {
 }
 
 Tensor tanh(const Tensor& x) {
-  Tensor out = float_unary(x, "tanh", [](auto v) { return std::tanh(v); });
+  Tensor out = float_unary(x, "tanh", [](auto v) { return kernels::tanh_fast(v); });
   // d tanh/dx = 1 - tanh²
   return record("tanh", {x}, out, [y = SavedTensor::output(out)](const Tensor& g, auto&) {
     const Tensor t = y.get();
@@ -386,7 +387,7 @@ Tensor erf(const Tensor& x) {
 Tensor sigmoid(const Tensor& x) {
   Tensor out = float_unary(x, "sigmoid", [](auto v) {
     using T = decltype(v);
-    return T(1) / (T(1) + std::exp(-v));
+    return T(1) / (T(1) + kernels::exp_fast(-v));
   });
   // dσ/dx = σ(1 - σ)
   return record("sigmoid", {x}, out, [y = SavedTensor::output(out)](const Tensor& g, auto&) {
@@ -449,7 +450,7 @@ Tensor gelu(const Tensor& x, bool approximate) {
 Tensor silu(const Tensor& x) {
   Tensor out = float_unary(x, "silu", [](auto v) {
     using T = decltype(v);
-    return v / (T(1) + std::exp(-v));
+    return v / (T(1) + kernels::exp_fast(-v));
   });
   // d(xσ(x))/dx = σ(x)(1 + x(1 - σ(x)))
   return record("silu", {x}, out, [sx = SavedTensor::input(x)](const Tensor& g, auto&) {

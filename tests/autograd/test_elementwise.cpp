@@ -4,6 +4,7 @@
 #include <cmath>
 #include <functional>
 
+#include "autograd/kernels/vec_math.h"
 #include "test_util.h"
 
 using namespace zoo;
@@ -195,4 +196,29 @@ TEST_CASE("large tensors take the parallel path and agree with the serial one", 
   Tensor c1 = a.t().contiguous().t() * b + exp(a);
   set_num_threads(omp_get_num_procs());
   REQUIRE(c1.to_vector<float>() == cv);  // deterministic across thread counts
+}
+
+TEST_CASE("the vectorisable float exp and tanh are within 2 ulp of libm", "[elementwise]") {
+  auto ulp_error = [](float got, double exact) {
+    const float rounded = static_cast<float>(exact);
+    const double ulp = std::nextafter(std::fabs(rounded), INFINITY) - std::fabs(rounded);
+    return std::fabs(got - exact) / ulp;
+  };
+  double worst_exp = 0, worst_tanh = 0;
+  for (double x = -87.0; x < 88.7; x += 0.00131) {
+    const float f = static_cast<float>(x);
+    worst_exp = std::max(worst_exp, ulp_error(kernels::exp_float(f), std::exp(double(f))));
+    if (std::fabs(x) < 20) worst_tanh = std::max(worst_tanh, ulp_error(kernels::tanh_float(f), std::tanh(double(f))));
+  }
+  for (double x = -1e-3; x < 1e-3; x += 1.7e-7) {  // tanh near 0: relative accuracy matters
+    const float f = static_cast<float>(x);
+    if (f != 0) worst_tanh = std::max(worst_tanh, ulp_error(kernels::tanh_float(f), std::tanh(double(f))));
+  }
+  REQUIRE(worst_exp <= 2.0);
+  REQUIRE(worst_tanh <= 2.0);
+  REQUIRE(kernels::exp_float(100.0f) == INFINITY);
+  REQUIRE(kernels::exp_float(-100.0f) == 0.0f);
+  REQUIRE(std::isnan(kernels::exp_float(NAN)));
+  REQUIRE(kernels::tanh_float(50.0f) == 1.0f);
+  REQUIRE(kernels::tanh_float(-50.0f) == -1.0f);
 }
