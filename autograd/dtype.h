@@ -13,10 +13,10 @@ namespace zoo {
 /// The element type of a tensor. `Bool` is what comparisons return (one byte per element).
 enum class DType : std::uint8_t { Float32, Float64, Int64, Bool };
 
-inline constexpr DType kFloat32 = DType::Float32;
-inline constexpr DType kFloat64 = DType::Float64;
-inline constexpr DType kInt64 = DType::Int64;
-inline constexpr DType kBool = DType::Bool;
+inline constexpr DType kFloat32 = DType::Float32;  ///< 32-bit IEEE float, the default dtype.
+inline constexpr DType kFloat64 = DType::Float64;  ///< 64-bit IEEE float (gradcheck's dtype).
+inline constexpr DType kInt64 = DType::Int64;      ///< 64-bit signed integer (indices, labels).
+inline constexpr DType kBool = DType::Bool;        ///< One byte per element (masks).
 
 /// Bytes per element.
 std::size_t element_size(DType dtype);
@@ -29,10 +29,10 @@ DType promote_types(DType a, DType b);
 
 /// The dtype of a C++ element type: `dtype_of<float>` is float32.
 template <class T> constexpr DType dtype_of();
-template <> constexpr DType dtype_of<float>() { return kFloat32; }
-template <> constexpr DType dtype_of<double>() { return kFloat64; }
-template <> constexpr DType dtype_of<std::int64_t>() { return kInt64; }
-template <> constexpr DType dtype_of<bool>() { return kBool; }
+template <> constexpr DType dtype_of<float>() { return kFloat32; }  ///< float is float32.
+template <> constexpr DType dtype_of<double>() { return kFloat64; }  ///< double is float64.
+template <> constexpr DType dtype_of<std::int64_t>() { return kInt64; }  ///< int64_t is int64.
+template <> constexpr DType dtype_of<bool>() { return kBool; }  ///< bool is bool.
 
 /// Calls `f(T{})` with T the C++ type of a floating dtype. Use it to write a kernel
 /// once as a generic lambda: `dispatch_floating(x.dtype(), "exp", [&](auto tag) {
@@ -74,9 +74,12 @@ decltype(auto) dispatch_all(DType dtype, F&& f) {
 
 }  // namespace zoo
 
+// Lets fmt print a DType by name; hidden from Doxygen (it extends fmt, not zoo's API).
+/// @cond
 template <>
 struct fmt::formatter<zoo::DType> : fmt::formatter<std::string_view> {
   auto format(zoo::DType d, format_context& ctx) const {
     return fmt::formatter<std::string_view>::format(zoo::dtype_name(d), ctx);
   }
 };
+/// @endcond

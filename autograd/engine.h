@@ -32,8 +32,8 @@ struct GradOptions {
 /// Returns \f$\partial(\sum_r g_r \cdot \text{outputs}_r) / \partial\,\text{inputs}_i\f$
 /// for each input, without touching any `.grad`, like `torch.autograd.grad`. Inputs may
 /// be leaves or intermediate tensors. `grad_outputs` may be empty for scalar outputs.
-/// Example, a second derivative: `auto [dy] = grad({y}, {x}, {}, {.create_graph = true});
-/// auto [d2y] = grad({dy}, {x});`
+/// Example, a second derivative: `Tensor dy = grad({y}, {x}, {}, {.create_graph = true})[0];`
+/// then `Tensor d2y = grad({dy}, {x})[0];` (tutorial 02 computes d³/dx³ of x³ this way).
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
                          const std::vector<Tensor>& grad_outputs = {}, GradOptions options = {});
 

@@ -14,6 +14,7 @@ namespace zoo {
 /// damaged file. The message always names the operation and the offending values.
 class Error : public std::runtime_error {
  public:
+  /// An error whose `what()` is `message`.
   explicit Error(const std::string& message) : std::runtime_error(message) {}
 };
 

@@ -11,18 +11,26 @@
 
 namespace zoo {
 
+/// A tensor of zeros.
 Tensor zeros(const Shape& shape, DType dtype = kFloat32);
+/// A tensor of ones.
 Tensor ones(const Shape& shape, DType dtype = kFloat32);
+/// A tensor with every element equal to `value`.
 Tensor full(const Shape& shape, double value, DType dtype = kFloat32);
+/// Zeros with the shape and dtype of `t`.
 Tensor zeros_like(const Tensor& t);
+/// Ones with the shape and dtype of `t`.
 Tensor ones_like(const Tensor& t);
+/// `value` everywhere, with the shape and dtype of `t`.
 Tensor full_like(const Tensor& t, double value);
+/// Uninitialised, with the shape and dtype of `t`.
 Tensor empty_like(const Tensor& t);
 /// A 0-dim tensor holding `value`.
 Tensor scalar_tensor(double value, DType dtype = kFloat32);
 
 /// start, start+step, ... up to but excluding end (int64 by default, as in PyTorch).
 Tensor arange(double start, double end, double step = 1, DType dtype = kInt64);
+/// 0, 1, ..., end-1.
 Tensor arange(std::int64_t end, DType dtype = kInt64);
 /// `steps` evenly spaced values from start to end, both included.
 Tensor linspace(double start, double end, std::int64_t steps, DType dtype = kFloat32);
@@ -45,7 +53,8 @@ template <class T>
 Tensor from_vector(const std::vector<T>& values, Shape shape = {-1});
 /// 1-D literal: `tensor({1.0, 2.0, 3.0})`.
 Tensor tensor(std::initializer_list<double> values, DType dtype = kFloat32);
-/// 2-D literal: `tensor({{1, 2}, {3, 4}})`; rows must have equal lengths.
+/// 2-D literal: `tensor({{1, 2}, {3, 4}})`; rows must have equal lengths. (A single
+/// column, `{{1}, {2}}`, is ambiguous with the 1-D form: write `tensor({1, 2}).reshape({2, 1})`.)
 Tensor tensor(std::initializer_list<std::initializer_list<double>> rows, DType dtype = kFloat32);
 
 }  // namespace zoo

@@ -16,10 +16,12 @@ namespace zoo {
 /// be saved and restored exactly, which is what makes `--resume` bit-identical.
 class Generator {
  public:
+  /// A generator started from `seed`.
   explicit Generator(std::uint64_t seed = 0x5eed) { manual_seed(seed); }
 
   /// Restarts the sequence from `seed`.
   void manual_seed(std::uint64_t seed);
+  /// The seed the current sequence started from.
   std::uint64_t initial_seed() const { return seed_; }
 
   /// A double uniformly distributed in [0, 1), built from the top 53 random bits.
@@ -34,6 +36,7 @@ class Generator {
 
   /// The full state as text, and back: `set_state(get_state())` changes nothing.
   std::string get_state() const;
+  /// Restores a state returned by `get_state()`; throws `Error` on malformed text.
   void set_state(const std::string& state);
 
  private:

@@ -7,13 +7,16 @@ namespace zoo {
 /// Whether ops record the graph on this thread (on by default).
 class GradMode {
  public:
+  /// True if ops record the graph on this thread.
   static bool is_enabled();
+  /// Turns recording on or off for this thread; prefer the guards, which restore it.
   static void set_enabled(bool enabled);
 };
 
 /// Sets grad mode for the life of the guard, then restores the previous mode.
 class GradModeGuard {
  public:
+  /// Sets grad mode to `enabled` until the guard goes out of scope.
   explicit GradModeGuard(bool enabled) : previous_(GradMode::is_enabled()) {
     GradMode::set_enabled(enabled);
   }

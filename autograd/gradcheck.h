@@ -13,16 +13,18 @@ namespace zoo {
 /// A function under test: tensors in, one tensor out.
 using TensorFunction = std::function<Tensor(const std::vector<Tensor>&)>;
 
+/// Step and tolerances of `gradcheck` and `gradgradcheck`.
 struct GradcheckOptions {
   /// Step of the central difference \f$(f(x+\epsilon) - f(x-\epsilon)) / 2\epsilon\f$.
   double eps = 1e-6;
   /// An entry passes when \f$|a - n| \le \text{atol} + \text{rtol}\,|n|\f$.
   double atol = 1e-5;
-  double rtol = 1e-3;
+  double rtol = 1e-3;  ///< Relative tolerance (see `atol`).
 };
 
+/// What `gradcheck` found: pass or fail, and the worst entry of the Jacobian.
 struct GradcheckResult {
-  bool ok = true;
+  bool ok = true;  ///< True if every entry is within tolerance.
   /// The worst entry: which input, element and output, and both values.
   std::string message;
   double max_error = 0;  ///< largest |analytic − numeric| − rtol·|numeric| seen

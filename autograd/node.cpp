@@ -24,9 +24,9 @@ std::uint64_t Node::next_sequence_nr() {
 
 Grads FunctionNode::apply(const Grads& grad_outputs) {
   ZOO_CHECK(backward_ != nullptr,
-            "backward through the graph a second time: the tensors that '{}' saved were freed by "
-            "the first backward. Pass retain_graph=true to the first backward() if you need to "
-            "call it twice",
+            "backward through the graph a second time (reached '{}'): the tensors the graph saved "
+            "were freed by the first backward. Pass retain_graph=true to the first backward() if "
+            "you need to call it twice",
             name());
   std::vector<bool> needs(next_edges.size());
   for (std::size_t i = 0; i < next_edges.size(); ++i) needs[i] = next_edges[i].valid();

@@ -20,8 +20,9 @@ using Grads = std::vector<Tensor>;
 
 /// Where a gradient goes: input slot `input_nr` of `node` (the node's output number).
 struct Edge {
-  std::shared_ptr<Node> node;
-  std::uint32_t input_nr = 0;
+  std::shared_ptr<Node> node;  ///< The node that receives the gradient (null: none needed).
+  std::uint32_t input_nr = 0;  ///< Which of its gradient slots (its outputs) it fills.
+  /// False for the edge of an input that needs no gradient.
   bool valid() const { return node != nullptr; }
 };
 
@@ -29,6 +30,7 @@ struct Edge {
 /// of its inputs, and knows where to send them (`next_edges`, one per input).
 class Node : public std::enable_shared_from_this<Node> {
  public:
+  /// A node called `name`, numbered after every node created before it.
   explicit Node(std::string name) : name_(std::move(name)), sequence_nr_(next_sequence_nr()) {}
   virtual ~Node() = default;
 
@@ -41,10 +43,10 @@ class Node : public std::enable_shared_from_this<Node> {
   std::vector<Edge> next_edges;
   /// Shape and dtype of each output, to check incoming gradients and fill missing ones.
   struct OutputInfo {
-    Shape shape;
-    DType dtype;
+    Shape shape;  ///< The output's shape.
+    DType dtype;  ///< The output's dtype.
   };
-  std::vector<OutputInfo> outputs;
+  std::vector<OutputInfo> outputs;  ///< One entry per output of the op.
   /// Outputs that called `retain_grad()`: the engine stores their gradient in `.grad`.
   std::vector<std::pair<std::uint32_t, std::weak_ptr<TensorImpl>>> retained_grads;
 
@@ -70,6 +72,7 @@ using BackwardFn =
 /// The node of every recorded op: its backward is a closure written next to the forward.
 class FunctionNode final : public Node {
  public:
+  /// A node called `name` (the op's name) that runs `backward`.
   FunctionNode(std::string name, BackwardFn backward)
       : Node(std::move(name)), backward_(std::move(backward)) {}
   Grads apply(const Grads& grad_outputs) override;
@@ -83,10 +86,12 @@ class FunctionNode final : public Node {
 /// Adds incoming gradients to a leaf's `.grad`.
 class AccumulateGrad final : public Node {
  public:
+  /// The accumulator of `leaf` (one per leaf, shared by every graph that uses it).
   explicit AccumulateGrad(std::shared_ptr<TensorImpl> leaf)
       : Node("AccumulateGrad"), leaf_(std::move(leaf)) {}
   Grads apply(const Grads& grad_outputs) override;
   bool is_accumulator() const override { return true; }
+  /// The leaf whose `.grad` this node adds to.
   const std::shared_ptr<TensorImpl>& leaf() const { return leaf_; }
 
  private:
@@ -105,6 +110,7 @@ class SavedTensor {
   /// The saved copy refers to its node weakly, so that node and output do not keep
   /// each other alive; `get()` rebuilds the link, so higher-order gradients still flow.
   static SavedTensor output(const Tensor& t);
+  /// The saved tensor; throws `Error` if it was modified in place since it was saved.
   Tensor get() const;
 
  private:

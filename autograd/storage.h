@@ -18,11 +18,16 @@ class Storage {
   /// Allocates `nbytes` bytes, uninitialised.
   explicit Storage(std::size_t nbytes);
 
+  /// The first byte (cast to the element type by the caller, see `Tensor::data_ptr`).
   void* data() { return data_.get(); }
+  /// The first byte, read-only.
   const void* data() const { return data_.get(); }
+  /// Size of the buffer in bytes.
   std::size_t nbytes() const { return nbytes_; }
 
+  /// The version counter: the number of in-place writes so far.
   std::uint64_t version() const { return version_; }
+  /// Called by every in-place write, through any view of this storage.
   void bump_version() { ++version_; }
 
  private:

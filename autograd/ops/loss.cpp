@@ -103,11 +103,6 @@ Tensor reduce_class_loss(const Tensor& losses, const Tensor& valid, Reduction re
   return sum(losses) / count;
 }
 
-/// binary_cross_entropy clamps its logs here, as PyTorch does: −log 0 counts as 100.
-constexpr double kLogFloor = -100.0;
-/// ... and keeps the denominator p(1 − p) of its gradient at least this large.
-constexpr double kMinVariance = 1e-12;
-
 /// Reduces per-element losses: as they are, their sum, or their mean (NaN when empty).
 Tensor reduce_loss(const Tensor& losses, Reduction reduction) {
   switch (reduction) {
@@ -168,6 +163,13 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) 
   check_same_shape("mse_loss", "input", input, target);
   return reduce_loss(square(input - target), reduction);
 }
+
+namespace {
+/// binary_cross_entropy clamps its logs here, as PyTorch does: −log 0 counts as 100.
+constexpr double kLogFloor = -100.0;
+/// ... and keeps the denominator p(1 − p) of its gradient at least this large.
+constexpr double kMinVariance = 1e-12;
+}  // namespace
 
 /// \f$\ell_i = -[y_i \max(\log p_i, -100) + (1-y_i)\max(\log(1-p_i), -100)]\f$.
 ///

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <limits>
 
+#include "autograd/kernels/vec_math.h"
 #include "autograd/node.h"
 #include "autograd/ops/elementwise.h"
 #include "autograd/ops/reduce.h"
@@ -45,11 +46,10 @@ T row_max(const T* x, std::int64_t n) {
 template <class T>
 void softmax_row(const T* x, T* y, std::int64_t n) {
   const T m = row_max(x, n);
+  // The exponentials in a loop of their own, so that it vectorises (kernels/vec_math.h).
+  for (std::int64_t j = 0; j < n; ++j) y[j] = kernels::exp_fast(x[j] - m);
   typename ExpSumAcc<T>::type sum = 0;
-  for (std::int64_t j = 0; j < n; ++j) {
-    y[j] = std::exp(x[j] - m);
-    sum += y[j];
-  }
+  for (std::int64_t j = 0; j < n; ++j) sum += y[j];
   const T inv = static_cast<T>(1 / sum);
   for (std::int64_t j = 0; j < n; ++j) y[j] *= inv;
 }
@@ -60,8 +60,9 @@ void softmax_row(const T* x, T* y, std::int64_t n) {
 template <class T>
 void log_softmax_row(const T* x, T* y, std::int64_t n) {
   const T m = row_max(x, n);
+  for (std::int64_t j = 0; j < n; ++j) y[j] = kernels::exp_fast(x[j] - m);  // scratch
   typename ExpSumAcc<T>::type sum = 0;
-  for (std::int64_t j = 0; j < n; ++j) sum += std::exp(x[j] - m);
+  for (std::int64_t j = 0; j < n; ++j) sum += y[j];
   const T shift = m + static_cast<T>(std::log(sum));
   for (std::int64_t j = 0; j < n; ++j) y[j] = x[j] - shift;
 }
