@@ -20,9 +20,11 @@ case "${1:-}" in
 esac
 
 # What zoo builds with, all from Debian: compiler and CMake, OpenBLAS (the OpenMP build,
-# so BLAS and zoo share one thread pool), fmt, Catch2 v2, Doxygen, zlib, ccache.
+# so BLAS and zoo share one thread pool), fmt, Catch2 v2, Doxygen and MathJax, zlib
+# (gzipped IDX files), nlohmann-json (safetensors headers, metrics), CLI11 (the `zoo`
+# command line), stb (PNG writing), ccache.
 packages=(cmake g++ make pkg-config ccache libopenblas-openmp-dev libfmt-dev catch2
-          doxygen libjs-mathjax zlib1g-dev)
+          doxygen libjs-mathjax zlib1g-dev nlohmann-json3-dev libcli11-dev libstb-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
