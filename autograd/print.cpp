@@ -70,7 +70,8 @@ void write_nested(std::string& out, const std::vector<double>& data, const Shape
     const std::int64_t pos = offset + i * strides[dim];
     if (last) {
       const std::string s = f.format(data[pos]);
-      out += std::string(f.width - s.size(), ' ') + s;
+      if (s.size() < f.width) out += std::string(f.width - s.size(), ' ');
+      out += s;
     } else {
       write_nested(out, data, shape, dim + 1, pos, f, indent + 1, summarize);
     }
@@ -88,6 +89,19 @@ void write_nested(std::string& out, const std::vector<double>& data, const Shape
   out += ']';
 }
 
+/// The values that `write_nested` will print: all of them, or with `summarize` only the
+/// first and last kEdgeItems along each dim. The format is chosen from these alone.
+void collect_shown(const std::vector<double>& data, const Shape& shape, std::size_t dim,
+                   std::int64_t offset, bool summarize, std::vector<double>& shown) {
+  const std::int64_t stride = contiguous_strides(shape)[dim];
+  const std::int64_t n = shape[dim];
+  for (std::int64_t i = 0; i < n; ++i) {
+    if (summarize && n > 2 * kEdgeItems && i == kEdgeItems) i = n - kEdgeItems;
+    if (dim + 1 == shape.size()) shown.push_back(data[offset + i * stride]);
+    else collect_shown(data, shape, dim + 1, offset + i * stride, summarize, shown);
+  }
+}
+
 }  // namespace
 
 std::string to_string(const Tensor& t) {
@@ -101,13 +115,8 @@ std::string to_string(const Tensor& t) {
     out += choose_format(values, t.dtype()).format(values[0]);
   } else {
     const bool summarize = t.numel() > kSummarizeAbove;
-    // The format is chosen from the values that are shown.
-    std::vector<double> shown = values;
-    if (summarize) {
-      shown.clear();
-      for (std::int64_t i = 0; i < std::min<std::int64_t>(t.numel(), 2 * kEdgeItems); ++i)
-        shown.push_back(values[i < kEdgeItems ? i : t.numel() - 2 * kEdgeItems + i]);
-    }
+    std::vector<double> shown;
+    collect_shown(values, t.shape(), 0, 0, summarize, shown);
     write_nested(out, values, t.shape(), 0, 0, choose_format(shown, t.dtype()), 7, summarize);
   }
   if (t.dtype() == kFloat64) out += ", dtype=float64";

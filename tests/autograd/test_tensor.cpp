@@ -152,3 +152,12 @@ TEST_CASE("printing follows PyTorch's repr", "[tensor][print]") {
   // Large tensors are summarised with "...".
   REQUIRE_THAT(to_string(arange(2000)), Contains("   0,    1,    2, ...") && Contains("1997, 1998, 1999])"));
 }
+
+TEST_CASE("summarised printing aligns every shown row", "[tensor][print]") {
+  // The widest values sit in a middle row that is shown, not at the two ends.
+  Tensor x = zeros({5, 4096});
+  x[2].fill_(-123.5);
+  const std::string s = to_string(x);
+  REQUIRE_THAT(s, Contains("-123.5000") && Contains("..."));
+  REQUIRE_THAT(s, Contains("[   0.0000,    0.0000,    0.0000,  ...") || Contains("[   0.0000,    0.0000,    0.0000, ..."));
+}
