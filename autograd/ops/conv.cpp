@@ -65,11 +65,18 @@ Window make_window(const char* op, std::int64_t H, std::int64_t W, Pair kernel, 
             "{}: the kernel {} (dilation {}, so {}x{}) is larger than the padded input "
             "({}x{} with padding {})",
             op, kernel, dilation, eh, ew, H, W, padding);
-  return Window{H,          W,          kernel[0],  kernel[1],
-                stride[0],  stride[1],  padding[0], padding[1],
-                dilation[0], dilation[1],
-                positions(H, kernel[0], stride[0], padding[0], dilation[0]),
-                positions(W, kernel[1], stride[1], padding[1], dilation[1])};
+  return Window{.H = H,
+                .W = W,
+                .kh = kernel[0],
+                .kw = kernel[1],
+                .sh = stride[0],
+                .sw = stride[1],
+                .ph = padding[0],
+                .pw = padding[1],
+                .dh = dilation[0],
+                .dw = dilation[1],
+                .OH = positions(H, kernel[0], stride[0], padding[0], dilation[0]),
+                .OW = positions(W, kernel[1], stride[1], padding[1], dilation[1])};
 }
 
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
@@ -86,7 +93,8 @@ std::pair<std::int64_t, std::int64_t> valid_columns(const Window& g, std::int64_
 
 /// Planes (one (n, c) image each) per parallel chunk: enough work to be worth a thread.
 std::int64_t plane_grain(const Window& g) {
-  return std::max<std::int64_t>(1, kGrainSize / std::max<std::int64_t>(1, g.kh * g.kw * g.OH * g.OW));
+  return std::max<std::int64_t>(1,
+                                kGrainSize / std::max<std::int64_t>(1, g.kh * g.kw * g.OH * g.OW));
 }
 
 /// cols[p, i·kw + j, oh·OW + ow] = x[p, oh·sh − ph + i·dh, ow·sw − pw + j·dw] (or pad).
@@ -124,15 +132,16 @@ void im2col_kernel(const T* x, T* cols, std::int64_t planes, const Window& g, T 
   });
 }
 
-/// The adjoint of `im2col_kernel`: x[p, ih, iw] += cols[p, i·kw + j, oh·OW + ow] over
-/// every (i, j, oh, ow) that reads (ih, iw). x must be zeroed first. Each plane is
-/// written by exactly one thread, in a fixed order: no races, deterministic sums.
+/// The adjoint of `im2col_kernel`: x[p, ih, iw] = Σ cols[p, i·kw + j, oh·OW + ow] over
+/// every (i, j, oh, ow) that reads (ih, iw). Each plane is zeroed and summed by exactly
+/// one thread, in a fixed order: no races, and the same sums for any thread count.
 template <class T>
 void col2im_kernel(const T* cols, T* x, std::int64_t planes, const Window& g) {
   const std::int64_t L = g.OH * g.OW;
   parallel_for(0, planes, plane_grain(g), [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t p = begin; p < end; ++p) {
       T* img = x + p * g.H * g.W;
+      std::fill(img, img + g.H * g.W, T(0));
       for (std::int64_t i = 0; i < g.kh; ++i) {
         for (std::int64_t j = 0; j < g.kw; ++j) {
           const T* row = cols + (p * g.kh * g.kw + i * g.kw + j) * L;
@@ -200,9 +209,10 @@ Tensor im2col(const Tensor& x, Pair kernel, Pair stride, Pair padding, Pair dila
     im2col_kernel<T>(xc.data_ptr<T>(), cols.data_ptr<T>(), N * C, g, static_cast<T>(pad_value));
   });
   // Each input pixel was copied into some columns: its gradient is the sum of theirs.
-  return record("im2col", {x}, cols, [H, W, kernel, stride, padding, dilation](const Tensor& grad, auto&) {
-    return Grads{col2im(grad, {H, W}, kernel, stride, padding, dilation)};
-  });
+  return record("im2col", {x}, cols,
+                [H, W, kernel, stride, padding, dilation](const Tensor& grad, auto&) {
+                  return Grads{col2im(grad, {H, W}, kernel, stride, padding, dilation)};
+                });
 }
 
 Tensor col2im(const Tensor& cols, Pair output_size, Pair kernel, Pair stride, Pair padding,
@@ -212,8 +222,8 @@ Tensor col2im(const Tensor& cols, Pair output_size, Pair kernel, Pair stride, Pa
             cols.shape());
   ZOO_CHECK(output_size[0] >= 0 && output_size[1] >= 0,
             "col2im: output size must be non-negative, got {}", output_size);
-  const Window g = make_window("col2im", output_size[0], output_size[1], kernel, stride, padding,
-                               dilation);
+  const Window g =
+      make_window("col2im", output_size[0], output_size[1], kernel, stride, padding, dilation);
   const std::int64_t N = cols.size(0), rows = cols.size(1);
   ZOO_CHECK(rows % (g.kh * g.kw) == 0,
             "col2im: dim 1 of the input (shape {}) must be a multiple of kh·kw = {} (kernel {})",
@@ -228,22 +238,21 @@ Tensor col2im(const Tensor& cols, Pair output_size, Pair kernel, Pair stride, Pa
   Tensor x = empty({N, C, g.H, g.W}, cols.dtype());
   dispatch_floating(cols.dtype(), "col2im", [&](auto tag) {
     using T = decltype(tag);
-    T* px = x.data_ptr<T>();
-    std::fill(px, px + x.numel(), T(0));
-    col2im_kernel<T>(cc.data_ptr<T>(), px, N * C, g);
+    col2im_kernel<T>(cc.data_ptr<T>(), x.data_ptr<T>(), N * C, g);
   });
   // col2im is linear and its adjoint is im2col (with zero padding).
-  return record("col2im", {cols}, x, [kernel, stride, padding, dilation](const Tensor& grad, auto&) {
-    return Grads{im2col(grad, kernel, stride, padding, dilation, 0.0)};
-  });
+  return record("col2im", {cols}, x,
+                [kernel, stride, padding, dilation](const Tensor& grad, auto&) {
+                  return Grads{im2col(grad, kernel, stride, padding, dilation, 0.0)};
+                });
 }
 
 // ---------------------------------------------------------------------------
 // convolution and its transpose: compositions, no backward code
 // ---------------------------------------------------------------------------
 
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair stride,
-              Pair padding, Pair dilation, std::int64_t groups) {
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair stride, Pair padding,
+              Pair dilation, std::int64_t groups) {
   // x: (N, C, H, W), weight: (O, C/G, kh, kw), bias: (O)  ->  (N, O, OH, OW)
   check_conv_tensors("conv2d", x, weight);
   const std::int64_t N = x.size(0), C = x.size(1), O = weight.size(0);
@@ -263,9 +272,9 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair st
   // Each output pixel is a dot product of a weight row with one unfolded patch:
   //   y[n, g, o, l] = Σ_k w[g, o, k] · cols[n, g, k, l],  k over (c, i, j) of group g.
   const std::int64_t K = (C / G) * kh * kw, L = g.OH * g.OW;
-  const Tensor cols = im2col(x, {kh, kw}, stride, padding, dilation);     // (N, C·kh·kw, L)
-  const Tensor w = weight.reshape({1, G, O / G, K});                      // (1, G, O/G, K)
-  const Tensor out = matmul(w, cols.reshape({N, G, K, L}));               // (N, G, O/G, L)
+  const Tensor cols = im2col(x, {kh, kw}, stride, padding, dilation);  // (N, C·kh·kw, L)
+  const Tensor w = weight.reshape({1, G, O / G, K});                   // (1, G, O/G, K)
+  const Tensor out = matmul(w, cols.reshape({N, G, K, L}));            // (N, G, O/G, L)
   return add_bias(out.reshape({N, O, g.OH, g.OW}), bias);
 }
 
@@ -273,7 +282,8 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
                         Pair padding, Pair output_padding, std::int64_t groups, Pair dilation) {
   // x: (N, C, H, W), weight: (C, O/G, kh, kw), bias: (O)  ->  (N, O, OH, OW)
   check_conv_tensors("conv_transpose2d", x, weight);
-  check_window_args("conv_transpose2d", {weight.size(2), weight.size(3)}, stride, padding, dilation);
+  check_window_args("conv_transpose2d", {weight.size(2), weight.size(3)}, stride, padding,
+                    dilation);
   const std::int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
   const std::int64_t kh = weight.size(2), kw = weight.size(3), G = groups;
   ZOO_CHECK(G > 0, "conv_transpose2d: groups must be positive, got {}", G);
@@ -281,8 +291,9 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
             "conv_transpose2d: weight of shape {} expects {} input channels, the input of shape "
             "{} has {}",
             weight.shape(), weight.size(0), x.shape(), C);
-  ZOO_CHECK(C % G == 0, "conv_transpose2d: groups = {} must divide the input channels ({}, shape {})",
-            G, C, x.shape());
+  ZOO_CHECK(C % G == 0,
+            "conv_transpose2d: groups = {} must divide the input channels ({}, shape {})", G, C,
+            x.shape());
   for (int a = 0; a < 2; ++a)
     ZOO_CHECK(output_padding[a] >= 0 && output_padding[a] < stride[a],
               "conv_transpose2d: output_padding {} must be non-negative and smaller than the "
@@ -292,8 +303,10 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
   check_bias("conv_transpose2d", bias, O, x.dtype());
   // The size of the image whose conv2d has H×W positions (plus output_padding extra rows
   // and columns that the stride would otherwise leave ambiguous).
-  const std::int64_t OH = (H - 1) * stride[0] - 2 * padding[0] + dilation[0] * (kh - 1) + output_padding[0] + 1;
-  const std::int64_t OW = (W - 1) * stride[1] - 2 * padding[1] + dilation[1] * (kw - 1) + output_padding[1] + 1;
+  const std::int64_t OH =
+      (H - 1) * stride[0] - 2 * padding[0] + dilation[0] * (kh - 1) + output_padding[0] + 1;
+  const std::int64_t OW =
+      (W - 1) * stride[1] - 2 * padding[1] + dilation[1] * (kw - 1) + output_padding[1] + 1;
   ZOO_CHECK(H > 0 && W > 0 && OH > 0 && OW > 0,
             "conv_transpose2d: input of shape {} with kernel {}, stride {}, padding {}, dilation "
             "{} and output_padding {} gives an output of size {}x{}",
@@ -303,10 +316,10 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
   // col2im adds the columns back into the (larger) image.
   //   cols[n, g, k, l] = Σ_c w[g, c, k] · x[n, g, c, l],  k over (o, i, j) of group g.
   const std::int64_t K = (O / G) * kh * kw;
-  const Tensor w = weight.reshape({1, G, C / G, K}).mT();                // (1, G, K, C/G)
-  const Tensor cols = matmul(w, x.reshape({N, G, C / G, H * W}));         // (N, G, K, H·W)
+  const Tensor w = weight.reshape({1, G, C / G, K}).mT();          // (1, G, K, C/G)
+  const Tensor cols = matmul(w, x.reshape({N, G, C / G, H * W}));  // (N, G, K, H·W)
   const Tensor out = col2im(cols.reshape({N, O * kh * kw, H * W}), {OH, OW}, {kh, kw}, stride,
-                            padding, dilation);                           // (N, O, OH, OW)
+                            padding, dilation);  // (N, O, OH, OW)
   return add_bias(out, bias);
 }
 

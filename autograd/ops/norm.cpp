@@ -22,8 +22,9 @@ Dims trailing_dims(const char* op, const Tensor& x, const Shape& normalized_shap
   ZOO_CHECK(is_floating(x.dtype()), "{}: expected a floating tensor, got {}", op, x.dtype());
   const bool matches =
       x.dim() >= k && Shape(x.shape().end() - k, x.shape().end()) == normalized_shape;
-  ZOO_CHECK(matches, "{}: normalized_shape {} does not match the last dims of the input of shape {}",
-            op, normalized_shape, x.shape());
+  ZOO_CHECK(matches,
+            "{}: normalized_shape {} does not match the last dims of the input of shape {}", op,
+            normalized_shape, x.shape());
   Dims dims;
   for (std::int64_t d = -k; d < 0; ++d) dims.push_back(d);
   return dims;
@@ -76,7 +77,8 @@ Tensor rms_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& we
 Tensor group_norm(const Tensor& x, std::int64_t num_groups, const Tensor& weight,
                   const Tensor& bias, double eps) {
   // x: (N, C, *), weight and bias: (C)
-  ZOO_CHECK(x.dim() >= 2, "group_norm: expected an input (N, C, ...) with at least 2 dims, got shape {}",
+  ZOO_CHECK(x.dim() >= 2,
+            "group_norm: expected an input (N, C, ...) with at least 2 dims, got shape {}",
             x.shape());
   ZOO_CHECK(is_floating(x.dtype()), "group_norm: expected a floating tensor, got {}", x.dtype());
   const std::int64_t N = x.size(0), C = x.size(1), G = num_groups;
@@ -89,8 +91,8 @@ Tensor group_norm(const Tensor& x, std::int64_t num_groups, const Tensor& weight
   for (std::int64_t d = 2; d < x.dim(); ++d) spatial *= x.size(d);
 
   // Statistics per (sample, group): over the C/G channels of the group and all positions.
-  const Tensor grouped = x.reshape({N, G, (C / G) * spatial});            // (N, G, C/G · spatial)
-  const Tensor y = standardize(grouped, {2}, eps).reshape(x.shape());    // (N, C, *)
+  const Tensor grouped = x.reshape({N, G, (C / G) * spatial});         // (N, G, C/G · spatial)
+  const Tensor y = standardize(grouped, {2}, eps).reshape(x.shape());  // (N, C, *)
   // The affine part is per channel: (C) viewed as (1, C, 1, ..., 1).
   Shape channel_shape(static_cast<std::size_t>(x.dim()), 1);
   channel_shape[1] = C;

@@ -41,10 +41,12 @@ Pair pool_output_size(const char* op, const Tensor& x, Pair kernel, Pair stride,
     // As in PyTorch: a window must never lie entirely in the padding.
     ZOO_CHECK(padding[a] >= 0 && 2 * padding[a] <= extent,
               "{}: padding {} must be non-negative and at most half the (dilated) kernel size {}",
-              op, padding, Pair{dilation[0] * (kernel[0] - 1) + 1, dilation[1] * (kernel[1] - 1) + 1});
-    ZOO_CHECK(n + 2 * padding[a] >= extent,
-              "{}: the kernel {} (dilation {}) is larger than the padded input (shape {}, padding {})",
-              op, kernel, dilation, x.shape(), padding);
+              op, padding,
+              Pair{dilation[0] * (kernel[0] - 1) + 1, dilation[1] * (kernel[1] - 1) + 1});
+    ZOO_CHECK(
+        n + 2 * padding[a] >= extent,
+        "{}: the kernel {} (dilation {}) is larger than the padded input (shape {}, padding {})",
+        op, kernel, dilation, x.shape(), padding);
     out[a] = (n + 2 * padding[a] - extent) / stride[a] + 1;
   }
   return out;
@@ -71,11 +73,11 @@ Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride_in, Pair padding, Pa
   const Pair stride = default_stride(kernel, stride_in);
   const auto [OH, OW] = pool_output_size("max_pool2d", x, kernel, stride, padding, dilation);
   const std::int64_t N = x.size(0), C = x.size(1), K = kernel[0] * kernel[1];
-  // Padding is −∞, so it never wins a window (each window holds at least one pixel).
+  // Padding is −∞, so it never wins over a pixel of its window.
   const Tensor cols = im2col(x, kernel, stride, padding, dilation,
-                             -std::numeric_limits<double>::infinity());     // (N, C·K, L)
+                             -std::numeric_limits<double>::infinity());  // (N, C·K, L)
   // max along a dim gathers the values at the argmax: the gradient flows to it alone.
-  const Tensor values = max(cols.reshape({N, C, K, OH * OW}), 2).first;     // (N, C, L)
+  const Tensor values = max(cols.reshape({N, C, K, OH * OW}), 2).first;  // (N, C, L)
   return values.reshape({N, C, OH, OW});
 }
 
@@ -85,8 +87,8 @@ Tensor avg_pool2d(const Tensor& x, Pair kernel, Pair stride_in, Pair padding) {
   const auto [OH, OW] = pool_output_size("avg_pool2d", x, kernel, stride, padding, {1, 1});
   const std::int64_t N = x.size(0), C = x.size(1), K = kernel[0] * kernel[1];
   // Zero padding, and the padded zeros count in the divisor (PyTorch's count_include_pad).
-  const Tensor cols = im2col(x, kernel, stride, padding, {1, 1}, 0.0);      // (N, C·K, L)
-  const Tensor values = mean(cols.reshape({N, C, K, OH * OW}), {2});        // (N, C, L)
+  const Tensor cols = im2col(x, kernel, stride, padding, {1, 1}, 0.0);  // (N, C·K, L)
+  const Tensor values = mean(cols.reshape({N, C, K, OH * OW}), {2});    // (N, C, L)
   return values.reshape({N, C, OH, OW});
 }
 
@@ -102,8 +104,9 @@ Tensor interpolate_nearest(const Tensor& x, Pair size) {
             size);
   // Two gathers of whole rows, then whole columns; index_select's backward (index_add)
   // sums the gradients of the copies of each source pixel.
-  const Tensor rows = index_select(x, 2, nearest_source_index(x.size(2), size[0]));  // (N, C, OH, W)
-  return index_select(rows, 3, nearest_source_index(x.size(3), size[1]));          // (N, C, OH, OW)
+  const Tensor rows =
+      index_select(x, 2, nearest_source_index(x.size(2), size[0]));        // (N, C, OH, W)
+  return index_select(rows, 3, nearest_source_index(x.size(3), size[1]));  // (N, C, OH, OW)
 }
 
 }  // namespace zoo

@@ -6,12 +6,20 @@
 
 namespace zoo {
 
-/// Largest value of each window (padding counts as −∞); stride defaults to the kernel.
+/// Largest value of each window of x (N, C, H, W): \f$y_{n,c,oh,ow} = \max_{i,j}
+/// x_{n,c,\,oh\cdot s_h - p_h + i\cdot d_h,\,ow\cdot s_w - p_w + j\cdot d_w}\f$ (padding counts
+/// as −∞). A stride of 0 (the default) means stride = kernel. Padding may be at most half
+/// the dilated kernel, as in PyTorch. The gradient flows to the first maximum of each window.
+/// Result: (N, C, OH, OW) with OH, OW as in `im2col`.
 Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride = {0, 0}, Pair padding = {0, 0},
                   Pair dilation = {1, 1});
-/// Mean of each window (zero padding included in the count, as PyTorch's default).
+/// Mean of each window of x (N, C, H, W), \f$\frac{1}{k_h k_w}\sum_{i,j} x_{\dots}\f$: zero
+/// padding is included in the count (PyTorch's default `count_include_pad=True`). A stride
+/// of 0 (the default) means stride = kernel; padding may be at most half the kernel.
 Tensor avg_pool2d(const Tensor& x, Pair kernel, Pair stride = {0, 0}, Pair padding = {0, 0});
-/// Nearest-neighbour resize to `size` (H, W): source index floor(dst · in / out).
+/// Nearest-neighbour resize of x (N, C, H, W) to (N, C, size[0], size[1]): the output pixel
+/// (h, w) copies x[.., ⌊h·H/size[0]⌋, ⌊w·W/size[1]⌋] (PyTorch's mode="nearest").
+/// The gradient of a source pixel is the sum over its copies.
 Tensor interpolate_nearest(const Tensor& x, Pair size);
 
 }  // namespace zoo
