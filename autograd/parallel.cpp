@@ -34,6 +34,14 @@ int& thread_count() {
 
 }  // namespace
 
+namespace {
+thread_local bool serial_region = false;
+}  // namespace
+
+SerialRegionGuard::SerialRegionGuard() : previous_(serial_region) { serial_region = true; }
+SerialRegionGuard::~SerialRegionGuard() { serial_region = previous_; }
+bool SerialRegionGuard::active() { return serial_region; }
+
 int num_threads() { return thread_count(); }
 
 void set_num_threads(int n) {

@@ -19,6 +19,22 @@ int num_threads();
 /// use the same OpenMP pool and never run two pools on the same cores).
 void set_num_threads(int n);
 
+/// While alive, `parallel_for` on this thread runs serially. For helper threads (the
+/// DataLoader's) that work beside the main thread: were they to start OpenMP teams of
+/// their own, two teams would fight over the same cores.
+class SerialRegionGuard {
+ public:
+  SerialRegionGuard();
+  ~SerialRegionGuard();
+  SerialRegionGuard(const SerialRegionGuard&) = delete;
+  SerialRegionGuard& operator=(const SerialRegionGuard&) = delete;
+  /// True if a guard is alive on this thread.
+  static bool active();
+
+ private:
+  bool previous_;
+};
+
 /// Runs `f(chunk_begin, chunk_end)` over [begin, end) split into at most one contiguous
 /// chunk per thread. Ranges shorter than `grain` run on the calling thread, so small
 /// tensors do not pay for waking threads. The split depends only on the range and the
@@ -28,7 +44,7 @@ void parallel_for(std::int64_t begin, std::int64_t end, std::int64_t grain, cons
   const std::int64_t n = end - begin;
   if (n <= 0) return;
   const int threads = num_threads();
-  if (threads == 1 || n <= grain || omp_in_parallel()) {
+  if (threads == 1 || n <= grain || omp_in_parallel() || SerialRegionGuard::active()) {
     f(begin, end);
     return;
   }

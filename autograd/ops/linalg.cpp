@@ -126,9 +126,13 @@ Tensor batched_matmul(const Tensor& a_in, const Tensor& b_in) {
       gemm<T>(la.transposed, lb.transposed, m, n, k, T(1), pa + batch_offset(a, i), la.ld,
               pb + batch_offset(b, i), lb.ld, T(0), pc + i * m * n, n);
     };
-    // Many small products: one per thread (BLAS then runs single-threaded inside).
-    // Few large ones: one after another, each using all threads inside BLAS.
-    if (batches >= num_threads() && m * n * k < 64 * 64 * 64) {
+    // Many products: whole products per thread (BLAS runs single-threaded inside an
+    // OpenMP region), which beats splitting each mid-sized product across threads
+    // (e.g. a convolution's per-image GEMMs). A few large products: one after
+    // another, each using all threads inside BLAS.
+    const bool many = batches >= 4 * num_threads();
+    const bool small = m * n * k < (std::int64_t{1} << 24);
+    if (batches >= num_threads() && (many || small)) {
       parallel_for(0, batches, 1, [&](std::int64_t b0, std::int64_t b1) {
         for (std::int64_t i = b0; i < b1; ++i) one(i);
       });
