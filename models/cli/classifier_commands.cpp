@@ -1,0 +1,89 @@
+/// @file classifier_commands.cpp
+/// @brief `zoo train mlp|cnn` and `zoo eval mlp|cnn`.
+
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "autograd/ops.h"
+#include "models/classifier/model.h"
+#include "models/classifier/train.h"
+#include "models/cli/commands.h"
+#include "nn/data/mnist.h"
+#include "nn/io/safetensors.h"
+
+namespace zoo::cli {
+namespace {
+
+void add_train(CLI::App& train, const std::string& name, const std::string& description) {
+  auto options = std::make_shared<models::ClassifierOptions>();
+  options->model = name;
+  options->out = "runs/" + name;
+  CLI::App* cmd = train.add_subcommand(name, description);
+  cmd->add_option("--dataset", options->dataset, "mnist or fashion")->capture_default_str();
+  cmd->add_option("--data", options->data_dir,
+                  "Folder with the IDX files (default data/mnist or data/fashion-mnist)");
+  cmd->add_option("--epochs", options->epochs, "Epochs (default: mlp 10, cnn 6)");
+  cmd->add_option("--batch-size", options->batch_size, "Batch size")->capture_default_str();
+  cmd->add_option("--lr", options->lr, "Peak learning rate (cosine-annealed)")->capture_default_str();
+  cmd->add_option("--optimizer", options->optimizer, "adam, adamw, sgd or muon")->capture_default_str();
+  cmd->add_option("--seed", options->seed, "Random seed")->capture_default_str();
+  cmd->add_option("--threads", options->threads, "Threads (default: ZOO_NUM_THREADS or all cores)");
+  cmd->add_option("--out", options->out, "Output folder")->capture_default_str();
+  cmd->add_flag("--resume", options->resume, "Continue from OUT/checkpoint.safetensors");
+  cmd->add_option("--save-every", options->save_every, "Checkpoint every N steps (0: per epoch)")
+      ->capture_default_str();
+  cmd->add_option("--train-limit", options->train_limit, "Use only the first N training images");
+  cmd->callback([options] {
+    const models::ClassifierResult r = models::train_classifier(*options);
+    // The final line: one JSON object with what was measured.
+    nlohmann::json j = {{"model", options->model},          {"dataset", options->dataset},
+                        {"test_accuracy", r.test_accuracy}, {"test_loss", r.test_loss},
+                        {"train_loss", r.train_loss},       {"epochs", r.epochs},
+                        {"steps", r.steps},                 {"seconds", r.seconds},
+                        {"samples_per_second", r.samples_per_second},
+                        {"weights", options->out + "/model.safetensors"}};
+    fmt::print("{}\n", j.dump());
+  });
+}
+
+void add_eval(CLI::App& eval, const std::string& name) {
+  struct EvalOptions {
+    std::string weights;
+    std::string dataset = "mnist";
+    std::string data_dir;
+    int threads = 0;
+  };
+  auto options = std::make_shared<EvalOptions>();
+  options->weights = "runs/" + name + "/model.safetensors";
+  CLI::App* cmd = eval.add_subcommand(name, "Test accuracy and loss of trained " + name + " weights");
+  cmd->add_option("--weights", options->weights, "model.safetensors (or a checkpoint's model.*)")
+      ->capture_default_str();
+  cmd->add_option("--dataset", options->dataset, "mnist or fashion")->capture_default_str();
+  cmd->add_option("--data", options->data_dir, "Folder with the IDX files");
+  cmd->add_option("--threads", options->threads, "Threads");
+  cmd->callback([options, name] {
+    if (options->threads > 0) set_num_threads(options->threads);
+    auto model = models::make_classifier(name);
+    model->load_state_dict(nn::load_safetensors(options->weights).tensors);
+    const std::string dir =
+        options->data_dir.empty() ? models::default_data_dir(options->dataset) : options->data_dir;
+    const nn::MnistData test = nn::load_mnist(dir, false, options->data_dir.empty() ? -1 : 0);
+    const auto [loss, accuracy] = models::evaluate_classifier(*model, test.images, test.labels);
+    fmt::print("{}\n", nlohmann::json{{"model", name}, {"dataset", options->dataset},
+                                      {"test_accuracy", accuracy}, {"test_loss", loss},
+                                      {"weights", options->weights}}
+                           .dump());
+  });
+}
+
+}  // namespace
+
+void add_classifier_commands(const Verbs& verbs) {
+  add_train(*verbs.train, "mlp", "Train the MLP classifier (784-512-512-10) on MNIST");
+  add_train(*verbs.train, "cnn", "Train the CNN classifier (2 conv + pool blocks, 2 linear) on MNIST");
+  add_eval(*verbs.eval, "mlp");
+  add_eval(*verbs.eval, "cnn");
+}
+
+}  // namespace zoo::cli

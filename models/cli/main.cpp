@@ -1,0 +1,34 @@
+/// @file main.cpp
+/// @brief `zoo`: one command for every model, in the style of git (`zoo train mlp`).
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "autograd/error.h"
+#include "models/cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"zoo: train, evaluate and sample classic deep-learning models on the CPU"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "zoo 0.1.0");
+
+  zoo::cli::Verbs verbs;
+  verbs.train = app.add_subcommand("train", "Train a model (zoo train MODEL --help)");
+  verbs.train->require_subcommand(1);
+  verbs.eval = app.add_subcommand("eval", "Evaluate a trained model");
+  verbs.eval->require_subcommand(1);
+  zoo::cli::add_classifier_commands(verbs);
+
+  try {
+    app.parse(argc, argv);  // the chosen subcommand runs in its callback
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const zoo::Error& e) {
+    fmt::print(stderr, "zoo: error: {}\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "zoo: unexpected error: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,60 @@
+#pragma once
+/// @file checkpoint.h
+/// @brief Checkpoints: everything `--resume` needs, in one safetensors file.
+///
+/// A checkpoint is an ordinary safetensors file (see safetensors.h), so any safetensors
+/// reader can open it:
+///
+/// | where                  | what                                                  |
+/// |------------------------|-------------------------------------------------------|
+/// | tensors `model.NAME`   | the model's `state_dict()`                            |
+/// | tensors `optim.NAME`   | the optimizer's state (moments, step counts)          |
+/// | `__metadata__` `format`| "zoo-checkpoint", to recognise the file               |
+/// | `step`, `epoch`        | the training position, as decimal integers            |
+/// | `rng.NAME`             | each named generator's `Generator::get_state()`       |
+/// | any other key          | free-form strings (the run's config as JSON, ...)     |
+///
+/// Saving is atomic: a crash while saving leaves the previous checkpoint intact.
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "nn/state_dict.h"
+
+namespace zoo::nn {
+
+/// The state of a training run.
+///
+///     Checkpoint ckpt;
+///     ckpt.model = model.state_dict();
+///     ckpt.optimizer = optimizer.state_dict();
+///     ckpt.step = step;
+///     ckpt.epoch = epoch;
+///     ckpt.generators["default"] = zoo::default_generator().get_state();
+///     ckpt.metadata["config"] = config_json;
+///     save_checkpoint(out_dir / "checkpoint.safetensors", ckpt);
+struct Checkpoint {
+  /// The model's tensors, stored under "model." + name.
+  StateDict model;
+  /// The optimizer's tensors, stored under "optim." + name.
+  StateDict optimizer;
+  /// Optimizer steps taken so far.
+  std::int64_t step = 0;
+  /// Epochs completed so far (or the epoch in progress: the trainer decides and documents).
+  std::int64_t epoch = 0;
+  /// Generator states by name (`Generator::get_state()`), restored with `set_state`.
+  std::map<std::string, std::string> generators;
+  /// Free-form strings; keys must not be "format", "step", "epoch" or start with "rng.".
+  std::map<std::string, std::string> metadata;
+};
+
+/// Writes `checkpoint` to `path` atomically.
+void save_checkpoint(const std::filesystem::path& path, const Checkpoint& checkpoint);
+
+/// Reads a checkpoint written by `save_checkpoint`. A truncated or damaged file, or a
+/// safetensors file that is not a zoo checkpoint, throws `zoo::Error` naming the file.
+Checkpoint load_checkpoint(const std::filesystem::path& path);
+
+}  // namespace zoo::nn
