@@ -18,7 +18,7 @@ struct ClassifierOptions {
   std::string dataset = "mnist";  ///< "mnist" or "fashion" (Fashion-MNIST)
   std::string data_dir;           ///< default: data/mnist or data/fashion-mnist
   std::int64_t epochs = 0;        ///< 0: the model's default (mlp 10, cnn 6)
-  std::int64_t batch_size = 128;
+  std::int64_t batch_size = 128;  ///< images per optimizer step
   double lr = 1e-3;               ///< peak learning rate; cosine-annealed to 0 over the run
   std::string optimizer = "adam";  ///< adam, adamw, sgd or muon
   std::uint64_t seed = 0;         ///< initialisation, shuffling and dropout
@@ -37,8 +37,8 @@ struct ClassifierResult {
   double test_accuracy = 0;  ///< fraction of test images classified correctly
   double test_loss = 0;      ///< mean cross-entropy on the test set, in nats
   double train_loss = 0;     ///< mean training loss over the last epoch
-  std::int64_t epochs = 0;
-  std::int64_t steps = 0;
+  std::int64_t epochs = 0;  ///< epochs trained
+  std::int64_t steps = 0;   ///< optimizer steps taken
   double seconds = 0;             ///< wall time of the training loop
   double samples_per_second = 0;  ///< training throughput
   bool finished = false;          ///< false if stopped early by `stop_after`

@@ -8,8 +8,8 @@ namespace zoo::cli {
 
 /// The top-level verbs; each model adds a subcommand under those it supports.
 struct Verbs {
-  CLI::App* train;
-  CLI::App* eval;
+  CLI::App* train;  ///< `zoo train`: models add `zoo train NAME`
+  CLI::App* eval;   ///< `zoo eval`: models add `zoo eval NAME`
 };
 
 /// `zoo train mlp|cnn`, `zoo eval mlp|cnn`.

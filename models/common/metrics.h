@@ -14,8 +14,11 @@ namespace zoo::models {
 /// file is kept and records go at its end; otherwise it starts empty.
 class MetricsWriter {
  public:
+  /// Opens `<dir>/metrics.jsonl` (creating `dir`), emptied unless `resume`.
   MetricsWriter(const std::string& dir, bool resume);
+  /// Appends `record` as one line and flushes it.
   void write(const nlohmann::json& record);
+  /// The file's path.
   const std::string& path() const { return path_; }
 
  private:

@@ -16,6 +16,7 @@ namespace zoo::models {
 /// `log_every` steps instead, so logs stay readable. With `out` null it stays silent.
 class ProgressLine {
  public:
+  /// A progress line titled `label` for `total_steps` steps, written to `out`.
   ProgressLine(std::string label, std::int64_t total_steps, std::int64_t log_every = 100,
                std::FILE* out = stderr);
 
@@ -27,6 +28,7 @@ class ProgressLine {
 
   /// Items per second since the start.
   double throughput() const;
+  /// Seconds since the line was created.
   double elapsed_seconds() const;
 
  private:
