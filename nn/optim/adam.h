@@ -15,19 +15,24 @@ struct AdamOptions {
   /// Adam's defaults (PyTorch's) with learning rate `lr`.
   explicit AdamOptions(double lr = 1e-3) : lr_(lr) {}
 
-  AdamOptions& lr(double v) { lr_ = v; return *this; }                      ///< Sets \f$\eta\f$.
-  AdamOptions& betas(std::pair<double, double> v) { betas_ = v; return *this; }  ///< Sets \f$(\beta_1, \beta_2)\f$.
-  AdamOptions& eps(double v) { eps_ = v; return *this; }                    ///< Sets \f$\epsilon\f$.
-  AdamOptions& weight_decay(double v) { weight_decay_ = v; return *this; }  ///< Sets \f$\lambda\f$.
-  AdamOptions& amsgrad(bool v) { amsgrad_ = v; return *this; }              ///< AMSGrad on/off.
+  /// Sets \f$\eta\f$.
+  AdamOptions& lr(double v) { lr_ = v; return *this; }
+  /// Sets \f$(\beta_1, \beta_2)\f$.
+  AdamOptions& betas(std::pair<double, double> v) { betas_ = v; return *this; }
+  /// Sets \f$\epsilon\f$.
+  AdamOptions& eps(double v) { eps_ = v; return *this; }
+  /// Sets \f$\lambda\f$.
+  AdamOptions& weight_decay(double v) { weight_decay_ = v; return *this; }
+  /// AMSGrad on/off.
+  AdamOptions& amsgrad(bool v) { amsgrad_ = v; return *this; }
   /// AdamW's decay instead of L2 (see the getter).
   AdamOptions& decoupled_weight_decay(bool v) { decoupled_weight_decay_ = v; return *this; }
 
-  double lr() const { return lr_; }                             ///< \f$\eta\f$
-  std::pair<double, double> betas() const { return betas_; }    ///< \f$(\beta_1, \beta_2)\f$
-  double eps() const { return eps_; }                           ///< \f$\epsilon\f$
-  double weight_decay() const { return weight_decay_; }         ///< \f$\lambda\f$
-  bool amsgrad() const { return amsgrad_; }                     ///< use \f$\max_s v_s\f$
+  double lr() const { return lr_; }                           ///< \f$\eta\f$
+  std::pair<double, double> betas() const { return betas_; }  ///< \f$(\beta_1, \beta_2)\f$
+  double eps() const { return eps_; }                         ///< \f$\epsilon\f$
+  double weight_decay() const { return weight_decay_; }       ///< \f$\lambda\f$
+  bool amsgrad() const { return amsgrad_; }                   ///< use \f$\max_s v_s\f$
   /// AdamW's decay \f$\theta \leftarrow \theta - \eta\lambda\theta\f$ instead of Adam's
   /// \f$g \leftarrow g + \lambda\theta\f$ (PyTorch's `decoupled_weight_decay`).
   bool decoupled_weight_decay() const { return decoupled_weight_decay_; }

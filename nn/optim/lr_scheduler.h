@@ -85,7 +85,9 @@ class StepLR : public LRScheduler {
 
 /// Half a cosine from \f$\eta_0\f$ down to \f$\eta_{\min}\f$ over \f$T_{\max}\f$ steps
 /// (PyTorch's `CosineAnnealingLR`, in its closed form):
-/// \f[ \eta(t) = \eta_{\min} + \tfrac12(\eta_0 - \eta_{\min})\big(1 + \cos(\pi t / T_{\max})\big). \f]
+/// \f[
+///   \eta(t) = \eta_{\min} + \tfrac12(\eta_0 - \eta_{\min})\big(1 + \cos(\pi t / T_{\max})\big).
+/// \f]
 /// As in PyTorch the formula is not clamped: past \f$T_{\max}\f$ the lr rises again along
 /// the cosine. Set \f$T_{\max}\f$ to the number of steps (or use `WarmupCosine`, which stays
 /// at \f$\eta_{\min}\f$).
@@ -121,7 +123,8 @@ class LinearWarmup : public LRScheduler {
 /// \f[
 /// \eta(t) = \begin{cases}
 ///   \eta_0 \big(s + (1 - s)\, t/W\big) & t < W
-/// \\ \eta_{\min} + \tfrac12(\eta_0 - \eta_{\min})\big(1 + \cos(\pi \tfrac{t - W}{T - W})\big) & W \le t \le T
+/// \\ \eta_{\min} + \tfrac12(\eta_0 - \eta_{\min})\big(1 + \cos(\pi \tfrac{t - W}{T - W})\big)
+///   & W \le t \le T
 /// \\ \eta_{\min} & t > T
 /// \end{cases}
 /// \f]
@@ -143,7 +146,8 @@ class WarmupCosine : public LRScheduler {
 /// cycles the momentum, which this does not). With \f$\eta_{\text{init}} =
 /// \eta_{\max}/\text{div\_factor}\f$, \f$\eta_{\text{end}} =
 /// \eta_{\text{init}}/\text{final\_div\_factor}\f$, the phase boundary
-/// \f$P = \text{pct\_start}\cdot T - 1\f$ and \f$\text{cos}(a, b, x) = b + \tfrac12(a - b)(1 + \cos\pi x)\f$:
+/// \f$P = \text{pct\_start}\cdot T - 1\f$ and
+/// \f$\text{cos}(a, b, x) = b + \tfrac12(a - b)(1 + \cos\pi x)\f$:
 /// \f[
 /// \eta(t) = \begin{cases}
 ///   \text{cos}(\eta_{\text{init}}, \eta_{\max}, t/P) & t \le P

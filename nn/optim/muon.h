@@ -48,14 +48,23 @@ struct MuonOptions {
   /// The defaults above, with Muon's learning rate `lr`.
   explicit MuonOptions(double lr = 0.02) : lr_(lr) {}
 
-  MuonOptions& lr(double v) { lr_ = v; return *this; }                      ///< Sets \f$\eta\f$.
-  MuonOptions& momentum(double v) { momentum_ = v; return *this; }          ///< Sets \f$\mu\f$.
-  MuonOptions& nesterov(bool v) { nesterov_ = v; return *this; }            ///< Nesterov on/off.
-  MuonOptions& ns_steps(int v) { ns_steps_ = v; return *this; }             ///< Sets the NS steps.
-  MuonOptions& weight_decay(double v) { weight_decay_ = v; return *this; }  ///< Sets \f$\lambda\f$.
-  MuonOptions& adamw(const AdamOptions& v) { adamw_ = v; return *this; }    ///< Sets the AdamW half.
+  /// Sets \f$\eta\f$.
+  MuonOptions& lr(double v) { lr_ = v; return *this; }
+  /// Sets \f$\mu\f$.
+  MuonOptions& momentum(double v) { momentum_ = v; return *this; }
+  /// Nesterov on/off.
+  MuonOptions& nesterov(bool v) { nesterov_ = v; return *this; }
+  /// Sets the NS steps.
+  MuonOptions& ns_steps(int v) { ns_steps_ = v; return *this; }
+  /// Sets \f$\lambda\f$.
+  MuonOptions& weight_decay(double v) { weight_decay_ = v; return *this; }
+  /// Sets the AdamW half.
+  MuonOptions& adamw(const AdamOptions& v) { adamw_ = v; return *this; }
   /// Names 2-D parameters that AdamW should update instead of Muon.
-  MuonOptions& adamw_params(std::vector<std::string> v) { adamw_params_ = std::move(v); return *this; }
+  MuonOptions& adamw_params(std::vector<std::string> v) {
+    adamw_params_ = std::move(v);
+    return *this;
+  }
   /// Sets the test that 2-D parameters must pass to go to Muon.
   MuonOptions& use_muon(Predicate v) { use_muon_ = std::move(v); return *this; }
 
@@ -87,7 +96,8 @@ struct MuonOptions {
 /// \f[
 /// \begin{aligned}
 /// B_t &= \mu B_{t-1} + G_t
-/// \\ U_t &= \begin{cases} G_t + \mu B_t & \text{Nesterov (default)} \\ B_t & \text{otherwise} \end{cases}
+/// \\ U_t &= \begin{cases} G_t + \mu B_t & \text{Nesterov (default)}
+///   \\ B_t & \text{otherwise} \end{cases}
 /// \\ O_t &= \mathrm{NS}_5(U_t) \approx \text{the orthogonal factor of } U_t
 /// \\ W_t &= (1 - \eta\lambda)\, W_{t-1} - \eta \sqrt{\max(1, M/N)}\; O_t
 /// \end{aligned}
@@ -103,7 +113,8 @@ struct MuonOptions {
 /// learning rate. Buffers: `"momentum_buffer"` for Muon's parameters, Adam's for the rest.
 ///
 /// `set_lr` scales both learning rates by the same factor: the AdamW lr becomes
-/// `adamw().lr() * lr / options.lr()`, so one schedule drives both halves.
+/// `adamw().lr() * lr / options.lr()`, so one schedule drives both halves (if
+/// `options.lr()` is 0 there is no ratio, and the AdamW lr stays as given).
 ///
 /// (Keller Jordan's newer code keeps an exponential average, \f$B \leftarrow \mu B + (1-\mu)G\f$
 /// and \f$U = (1-\mu)G + \mu B\f$: that is \f$(1-\mu)\f$ times the \f$U\f$ above, and

@@ -12,11 +12,16 @@ struct SGDOptions {
   /// The learning rate \f$\eta\f$ is required, as in libtorch.
   explicit SGDOptions(double lr) : lr_(lr) {}
 
-  SGDOptions& lr(double v) { lr_ = v; return *this; }                      ///< Sets \f$\eta\f$.
-  SGDOptions& momentum(double v) { momentum_ = v; return *this; }          ///< Sets \f$\mu\f$.
-  SGDOptions& dampening(double v) { dampening_ = v; return *this; }        ///< Sets \f$\tau\f$.
-  SGDOptions& nesterov(bool v) { nesterov_ = v; return *this; }            ///< Nesterov on/off.
-  SGDOptions& weight_decay(double v) { weight_decay_ = v; return *this; }  ///< Sets \f$\lambda\f$.
+  /// Sets \f$\eta\f$.
+  SGDOptions& lr(double v) { lr_ = v; return *this; }
+  /// Sets \f$\mu\f$.
+  SGDOptions& momentum(double v) { momentum_ = v; return *this; }
+  /// Sets \f$\tau\f$.
+  SGDOptions& dampening(double v) { dampening_ = v; return *this; }
+  /// Nesterov on/off.
+  SGDOptions& nesterov(bool v) { nesterov_ = v; return *this; }
+  /// Sets \f$\lambda\f$.
+  SGDOptions& weight_decay(double v) { weight_decay_ = v; return *this; }
 
   double lr() const { return lr_; }                      ///< \f$\eta\f$
   double momentum() const { return momentum_; }          ///< \f$\mu\f$ (0: plain SGD)
