@@ -217,6 +217,43 @@ Tensor arg_extreme(const Tensor& x, std::int64_t dim_in, bool keepdim, bool is_m
   return out;
 }
 
+/// For each element, the product of the *other* elements of its reduction group:
+/// \f$o_i = \prod_{j<i} x_j \cdot \prod_{j>i} x_j\f$ (running products from both ends),
+/// which needs no division and so works when some \f$x_j = 0\f$. Used by prod's
+/// backward; not differentiable again.
+Tensor product_of_others(const Tensor& x, const std::vector<int>& dims) {
+  // Bring the reduced dims last, as rows of length R.
+  std::vector<std::int64_t> order, inverse(x.dim());
+  for (int d = 0; d < x.dim(); ++d)
+    if (std::find(dims.begin(), dims.end(), d) == dims.end()) order.push_back(d);
+  for (int d : dims) order.push_back(d);
+  for (std::size_t i = 0; i < order.size(); ++i) inverse[order[i]] = static_cast<std::int64_t>(i);
+  const Tensor rows = x.detach().permute(order).contiguous();
+  const std::int64_t R = reduced_count(x.shape(), dims);
+  const std::int64_t n_rows = R ? rows.numel() / R : 0;
+  Tensor others = empty(rows.shape(), rows.dtype());
+  dispatch_numeric(x.dtype(), "prod", [&](auto tag) {
+    using T = decltype(tag);
+    const T* px = rows.data_ptr<T>();
+    T* po = others.data_ptr<T>();
+    for (std::int64_t r = 0; r < n_rows; ++r) {
+      const T* row = px + r * R;
+      T* o = po + r * R;
+      T before = 1;  // x_0 · … · x_{i-1}
+      for (std::int64_t i = 0; i < R; ++i) {
+        o[i] = before;
+        before *= row[i];
+      }
+      T after = 1;  // x_{i+1} · … · x_{R-1}
+      for (std::int64_t i = R - 1; i >= 0; --i) {
+        o[i] *= after;
+        after *= row[i];
+      }
+    }
+  });
+  return others.permute(inverse);
+}
+
 }  // namespace
 
 Tensor sum(const Tensor& x, const Dims& dims_in, bool keepdim) {
@@ -255,7 +292,7 @@ Tensor prod(const Tensor& x, const Dims& dims_in, bool keepdim) {
     return reduce_kernel<ProdOp, T, T>(x, dims, keepdim);
   });
   // ∂/∂x_i Π_j x_j = Π_{j≠i} x_j. Written as prod/x_i when no x_i is zero (differentiable
-  // again); otherwise the product of the others is computed directly, term by term.
+  // again); otherwise from running products, which divide by nothing.
   return record("prod", {x}, out,
                 [sx = SavedTensor::input(x), y = SavedTensor::output(out), dims, keepdim](
                     const Tensor& g, auto&) {
@@ -263,18 +300,7 @@ Tensor prod(const Tensor& x, const Dims& dims_in, bool keepdim) {
                   const Tensor ge = expand_reduced(g, v.shape(), dims, keepdim);
                   if (!any(v == 0.0))
                     return Grads{ge * expand_reduced(y.get(), v.shape(), dims, keepdim) / v};
-                  // Slow path: replace each element by 1 in turn.
-                  const Dims d(dims.begin(), dims.end());
-                  Tensor others = empty(v.shape(), v.dtype());
-                  const Tensor flat = v.detach().contiguous().reshape({-1});
-                  for (std::int64_t i = 0; i < v.numel(); ++i) {
-                    Tensor one_replaced = flat.clone();
-                    one_replaced.select(0, i).fill_(1.0);
-                    const Tensor p = expand_reduced(prod(one_replaced.reshape(v.shape()), d, keepdim),
-                                                    v.shape(), dims, keepdim);
-                    others.reshape({-1}).select(0, i).copy_(p.contiguous().reshape({-1}).select(0, i));
-                  }
-                  return Grads{ge * others};
+                  return Grads{ge * product_of_others(v, dims)};
                 });
 }
 

@@ -83,6 +83,17 @@ TEST_CASE("prod handles zeros in its gradient", "[reduce]") {
   Tensor x = tensor({{2.0, 0.0, 3.0}, {1.0, 4.0, 5.0}}, kFloat64).requires_grad_();
   sum(prod(x, {1})).backward();
   require_close(x.grad(), tensor({{0.0, 6.0, 0.0}, {20.0, 5.0, 4.0}}, kFloat64));
+  // Over dim 0, and a group with two zeros (every gradient there is 0).
+  Tensor z = tensor({{0.0, 2.0}, {3.0, 0.0}, {4.0, 0.0}}, kFloat64).requires_grad_();
+  sum(prod(z, {0})).backward();
+  require_close(z.grad(), tensor({{12.0, 0.0}, {0.0, 0.0}, {0.0, 0.0}}, kFloat64));
+  // A large group with one zero stays linear in time (running products, no division).
+  Tensor big = ones({200000}, kFloat64);
+  big.narrow(0, 5, 1).fill_(0.0);
+  big.requires_grad_();
+  prod(big).backward();
+  REQUIRE(big.grad().at<double>({5}) == 1.0);
+  REQUIRE(big.grad().at<double>({6}) == 0.0);
 }
 
 TEST_CASE("cumsum runs along any dim and its gradient is the reversed running sum",
