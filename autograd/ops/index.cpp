@@ -50,7 +50,8 @@ void check_index_dtype(const Tensor& index, const char* op) {
 /// Reports the first offending value, so the message is the same on every run.
 void check_index_values(const Tensor& index, std::int64_t size, int dim, const char* op) {
   const std::int64_t* p = index.data_ptr<std::int64_t>();
-  for (std::int64_t j = 0; j < index.numel(); ++j)
+  const std::int64_t n = index.numel();  // computed from the shape: once, not per index
+  for (std::int64_t j = 0; j < n; ++j)
     ZOO_CHECK(p[j] >= 0 && p[j] < size, "{}: index {} is out of range for dim {} of size {}", op,
               p[j], dim, size);
 }
@@ -100,21 +101,34 @@ Tensor narrow_to(Tensor t, const Shape& shape, int skip) {
   return t;
 }
 
+/// scatter_add, adding into a copy of `self`; or, with `into_self`, straight into `self`,
+/// which must then be a fresh contiguous tensor that nothing else sees. gather's backward
+/// passes its fresh zeros that way and saves copying them. Defined below scatter_add.
+Tensor scatter_add_impl(const Tensor& self, std::int64_t dim_in, const Tensor& index,
+                        const Tensor& src, bool into_self);
+
 // ---------------------------------------------------------------------------
 // the two kernels: read at indices, add at indices
 // ---------------------------------------------------------------------------
 
 /// out[o, k, i] = x[o, index_at(o, k, i), i] with x contiguous (O, N, I) and out
-/// contiguous (O, K, I). Every output row (o, k) is written by one thread.
+/// contiguous (O, K, I). Every output row (o, k) is written by one thread. (o, k) is
+/// stepped rather than divided out of the row number: with I = 1 (gathering along the
+/// last dim, as max pooling does) a row is one element, and two divisions per element
+/// would cost more than the copy.
 template <class T, class IndexAt>
 void gather_kernel(const T* x, T* out, Block xb, std::int64_t K, const IndexAt& index_at) {
   const std::int64_t N = xb.size, I = xb.inner;
   parallel_for(0, xb.outer * K, grain_for(I), [&](std::int64_t begin, std::int64_t end) {
+    std::int64_t o = begin / K, k = begin % K;
     for (std::int64_t r = begin; r < end; ++r) {
-      const std::int64_t o = r / K, k = r % K;
       const T* src = x + o * N * I;
       T* dst = out + r * I;
       for (std::int64_t i = 0; i < I; ++i) dst[i] = src[index_at(o, k, i) * I + i];
+      if (++k == K) {  // next row of the index: (o, K − 1) -> (o + 1, 0)
+        k = 0;
+        ++o;
+      }
     }
   });
 }
@@ -286,15 +300,25 @@ Tensor gather(const Tensor& x_in, std::int64_t dim_in, const Tensor& index_in) {
     gather_kernel(c.data_ptr<T>(), out.data_ptr<T>(), block_of(c.shape(), dim), b.size,
                   ElementIndex{idx.data_ptr<std::int64_t>(), b.size, b.inner});
   });
-  // x̄ = scatter_add(0, dim, index, ȳ): each gathered element sends its gradient back.
+  // x̄ = scatter_add(0, dim, index, ȳ): each gathered element sends its gradient back
+  // (added straight into the fresh zeros, which nothing else sees).
   return record("gather", {x, index_in}, out,
                 [shape = x.shape(), dim, si = SavedTensor::input(idx)](const Tensor& g, auto&) {
-                  return Grads{scatter_add(zeros(shape, g.dtype()), dim, si.get(), g), Tensor()};
+                  return Grads{scatter_add_impl(zeros(shape, g.dtype()), dim, si.get(), g,
+                                                /*into_self=*/true),
+                               Tensor()};
                 });
 }
 
-Tensor scatter_add(const Tensor& self, std::int64_t dim_in, const Tensor& index,
+Tensor scatter_add(const Tensor& self, std::int64_t dim, const Tensor& index,
                    const Tensor& src) {
+  return scatter_add_impl(self, dim, index, src, /*into_self=*/false);
+}
+
+namespace {
+
+Tensor scatter_add_impl(const Tensor& self, std::int64_t dim_in, const Tensor& index,
+                        const Tensor& src, bool into_self) {
   check_index_dtype(index, "scatter_add");
   if (self.dim() == 0 || index.dim() == 0 || src.dim() == 0) {
     ZOO_CHECK(self.dim() <= 1 && index.dim() <= 1 && src.dim() <= 1,
@@ -317,7 +341,7 @@ Tensor scatter_add(const Tensor& self, std::int64_t dim_in, const Tensor& index,
               index.shape(), src.shape(), self.shape(), d);
   const Tensor idx = checked_index(index, self.shape()[dim], dim, "scatter_add");
   const Shape& shape = idx.shape();
-  Tensor out = self.detach().clone();
+  Tensor out = into_self ? self.detach() : self.detach().clone();
   // Only the part of src that the index covers is read.
   const Tensor s = narrow_to(src.detach(), shape, -1).contiguous();
   // Where the index covers all of self outside `dim` (the usual case, and always in
@@ -342,6 +366,8 @@ Tensor scatter_add(const Tensor& self, std::int64_t dim_in, const Tensor& index,
                                needs[2] ? pad_to(gather(g, dim, si.get()), src_shape) : Tensor()};
                 });
 }
+
+}  // namespace
 
 // ---------------------------------------------------------------------------
 // masks, one-hot, embedding, top-k

@@ -1,6 +1,7 @@
-// Convolution: im2col/col2im by hand and as an adjoint pair, conv2d against a direct
-// seven-loop convolution, conv_transpose2d as conv2d's adjoint, gradients (first and
-// second order), non-contiguous inputs, errors and an empty batch.
+// Convolution: im2col/col2im by hand and as an adjoint pair (in both column layouts),
+// conv2d against a direct seven-loop convolution, conv_transpose2d as conv2d's adjoint,
+// gradients (first and second order), thread-count independence, non-contiguous inputs,
+// errors and an empty batch.
 #include "test_util.h"
 
 using namespace zoo;
@@ -108,6 +109,54 @@ TEST_CASE("col2im is deterministic and the same for any thread count", "[conv]")
   REQUIRE(allclose(one.to(kFloat64), col2im(cols.to(kFloat64), {32, 32}, {3, 3}), 1e-5, 1e-5));
 }
 
+TEST_CASE("im2col's batched layout holds the same columns, batch inside", "[conv]") {
+  // kBatched is (C·kh·kw, N, L): the per-image (N, C·kh·kw, L) with dims 0 and 1 swapped.
+  const Pair k{3, 2}, s{2, 1}, p{1, 2}, d{2, 1};
+  const Tensor x = test::randn64({3, 4, 6, 7}, 4).detach();
+  const Tensor per_image = im2col(x, k, s, p, d, -0.5);
+  const Tensor batched = im2col(x, k, s, p, d, -0.5, ColumnLayout::kBatched);
+  REQUIRE(batched.shape() == Shape{4 * 3 * 2, 3, 2 * 10});
+  REQUIRE(batched.to_vector<double>() == per_image.permute({1, 0, 2}).contiguous().to_vector<double>());
+  // col2im reads either layout back into the same image.
+  const Tensor y = test::randn64(batched.shape(), 5).detach();
+  REQUIRE(col2im(y, {6, 7}, k, s, p, d, ColumnLayout::kBatched).to_vector<double>() ==
+          col2im(y.permute({1, 0, 2}), {6, 7}, k, s, p, d).to_vector<double>());
+  // And the pair is adjoint in this layout too.
+  REQUIRE(dot(im2col(x, k, s, p, d, 0.0, ColumnLayout::kBatched), y) ==
+          Approx(dot(x, col2im(y, {6, 7}, k, s, p, d, ColumnLayout::kBatched))).epsilon(1e-12));
+}
+
+TEST_CASE("batched im2col and col2im: gradients, and the same for any thread count", "[conv]") {
+  const Pair k{2, 2}, s{2, 1}, p{1, 1}, d{1, 2};
+  constexpr auto kB = ColumnLayout::kBatched;
+  test::check_gradients(
+      [&](const std::vector<Tensor>& in) { return im2col(in[0], k, s, p, d, 0.5, kB); },
+      {test::randn64({2, 2, 4, 4}, 6)}, kLinear);
+  const Tensor cols = im2col(zeros({2, 2, 4, 4}, kFloat64), k, s, p, d, 0.0, kB);
+  test::check_gradients(
+      [&](const std::vector<Tensor>& in) { return col2im(in[0], {4, 4}, k, s, p, d, kB); },
+      {test::randn64(cols.shape(), 7)}, kLinear);
+  test::check_second_gradients(
+      [&](const std::vector<Tensor>& in) { return square(im2col(in[0], k, s, p, d, 0.0, kB)); },
+      {test::randn64({2, 1, 3, 4}, 8)});
+  // Many planes, so that both kernels are split across threads.
+  const Tensor big = test::randn64({8 * 9, 16, 30 * 30}, 9).detach().to(kFloat32);
+  const Tensor img = test::randn64({16, 8, 32, 32}, 10).detach().to(kFloat32);
+  const int saved = num_threads();
+  set_num_threads(1);
+  const Tensor fold1 = col2im(big, {32, 32}, {3, 3}, {1, 1}, {0, 0}, {1, 1}, kB);
+  const Tensor unfold1 = im2col(img, {3, 3}, {1, 1}, {1, 1}, {1, 1}, 0.0, kB);
+  set_num_threads(2);
+  const Tensor fold2 = col2im(big, {32, 32}, {3, 3}, {1, 1}, {0, 0}, {1, 1}, kB);
+  const Tensor unfold2 = im2col(img, {3, 3}, {1, 1}, {1, 1}, {1, 1}, 0.0, kB);
+  set_num_threads(saved);
+  REQUIRE(fold1.to_vector<float>() == fold2.to_vector<float>());
+  REQUIRE(unfold1.to_vector<float>() == unfold2.to_vector<float>());
+  REQUIRE(allclose(fold1.to(kFloat64),
+                   col2im(big.to(kFloat64), {32, 32}, {3, 3}, {1, 1}, {0, 0}, {1, 1}, kB), 1e-5,
+                   1e-5));
+}
+
 TEST_CASE("conv2d matches a direct convolution", "[conv]") {
   const std::vector<ConvCase> cases = {
       {2, 3, 6, 5, 4, 3, 3, {1, 1}, {0, 0}, {1, 1}, 1, true},
@@ -115,6 +164,7 @@ TEST_CASE("conv2d matches a direct convolution", "[conv]") {
       {2, 4, 7, 7, 6, 2, 3, {2, 2}, {1, 1}, {2, 2}, 2, false},
       {1, 4, 5, 5, 4, 3, 3, {1, 1}, {1, 1}, {1, 1}, 4, true},  // depthwise
       {1, 6, 4, 4, 3, 1, 1, {1, 1}, {0, 0}, {1, 1}, 3, true},  // 1x1, one output per group
+      {5, 4, 6, 5, 6, 3, 3, {1, 2}, {1, 1}, {1, 1}, 2, true},  // a larger batch
   };
   std::uint64_t seed = 10;
   for (const auto& c : cases) {
@@ -239,6 +289,28 @@ TEST_CASE("conv_transpose2d gradients match finite differences", "[conv]") {
       kLinear);
 }
 
+TEST_CASE("conv2d and conv_transpose2d gradients over a batch", "[conv]") {
+  // Several images and groups: conv_transpose2d puts the images' columns side by side
+  // in one GEMM per group, so a mix-up between images or groups would show here.
+  test::check_gradients(
+      [](const std::vector<Tensor>& in) {
+        return conv2d(in[0], in[1], in[2], {1, 2}, {1, 0}, {1, 1}, 2);
+      },
+      {test::randn64({3, 4, 4, 5}, 21), test::randn64({6, 2, 2, 3}, 22), test::randn64({6}, 23)},
+      kLinear);
+  test::check_gradients(
+      [](const std::vector<Tensor>& in) {
+        return conv_transpose2d(in[0], in[1], in[2], {2, 1}, {0, 1}, {1, 0}, 2, {1, 2});
+      },
+      {test::randn64({3, 4, 3, 2}, 24), test::randn64({4, 2, 2, 2}, 25), test::randn64({4}, 26)},
+      kLinear);
+  test::check_second_gradients(
+      [](const std::vector<Tensor>& in) {
+        return conv_transpose2d(in[0], in[1], Tensor(), {2, 2}, {1, 1});
+      },
+      {test::randn64({2, 2, 2, 2}, 27), test::randn64({2, 3, 2, 2}, 28)}, kLinear);
+}
+
 TEST_CASE("conv2d accepts non-contiguous inputs and weights", "[conv]") {
   const Tensor xt = test::randn64({2, 3, 7, 6}, 12).detach().transpose(2, 3);        // (2, 3, 6, 7)
   const Tensor wt = test::randn64({3, 4, 3, 2}, 13).detach().permute({1, 0, 3, 2});  // (4, 3, 2, 3)
@@ -310,6 +382,15 @@ TEST_CASE("conv ops reject bad arguments with clear errors", "[conv]") {
                       Contains("col2im") && Contains("multiple"));
   REQUIRE_THROWS_WITH(col2im(zeros({8, 16}), {5, 5}, {2, 2}),
                       Contains("col2im") && Contains("3-D"));
+  // Batched, the rows are dim 0: (C·kh·kw, N, L).
+  REQUIRE_NOTHROW(col2im(zeros({8, 3, 16}), {5, 5}, {2, 2}, {1, 1}, {0, 0}, {1, 1},
+                         ColumnLayout::kBatched));
+  REQUIRE_THROWS_WITH(col2im(zeros({7, 3, 16}), {5, 5}, {2, 2}, {1, 1}, {0, 0}, {1, 1},
+                             ColumnLayout::kBatched),
+                      Contains("col2im") && Contains("dim 0") && Contains("multiple"));
+  REQUIRE_THROWS_WITH(col2im(zeros({8, 3, 15}), {5, 5}, {2, 2}, {1, 1}, {0, 0}, {1, 1},
+                             ColumnLayout::kBatched),
+                      Contains("col2im") && Contains("16"));
 
   const Tensor wt = zeros({4, 3, 3, 3}, kFloat64);
   REQUIRE_THROWS_WITH(conv_transpose2d(x, wt, Tensor(), {2, 2}, {0, 0}, {2, 0}),

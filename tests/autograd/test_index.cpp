@@ -333,6 +333,53 @@ TEST_CASE("index_add, scatter_add and gather are deterministic across thread cou
   REQUIRE(g1.at<float>({7, 100}) == src.at<float>({wv[7 * 4096 + 100], 100}));
 }
 
+TEST_CASE("gather and scatter_add along the last dim, split across threads", "[index][parallel]") {
+  // max_pool2d's layout: x (N, C, H·W), index (N, C, L), one element per (n, c, l) row.
+  // The 21·2001 one-element rows are split in two chunks, the second starting in the
+  // middle of an (n, c) row of the index: the kernel's stepped (o, k) must start there.
+  Generator gen(5);
+  const Tensor x = randn({3, 7, 2500}, kFloat32, gen);
+  const Tensor index = randint(0, 2500, {3, 7, 2001}, kInt64, gen);
+  const Tensor g = randn({3, 7, 2001}, kFloat32, gen);
+  const int saved = num_threads();
+  set_num_threads(1);
+  const Tensor y1 = gather(x, 2, index);
+  const Tensor s1 = scatter_add(zeros({3, 7, 2500}), 2, index, g);
+  set_num_threads(2);
+  const Tensor y2 = gather(x, 2, index);
+  const Tensor s2 = scatter_add(zeros({3, 7, 2500}), 2, index, g);
+  set_num_threads(saved);
+  REQUIRE(y1.to_vector<float>() == y2.to_vector<float>());
+  REQUIRE(s1.to_vector<float>() == s2.to_vector<float>());
+  // Against plain loops: y[o, k] = x[o, index[o, k]], s[o, index[o, k]] += g[o, k].
+  const auto xv = x.to_vector<float>(), gv = g.to_vector<float>();
+  const auto iv = index.to_vector<std::int64_t>();
+  std::vector<float> ref_y(iv.size());
+  std::vector<double> ref_s(3 * 7 * 2500, 0.0);
+  for (std::size_t r = 0; r < iv.size(); ++r) {
+    const std::size_t o = r / 2001;
+    ref_y[r] = xv[o * 2500 + iv[r]];
+    ref_s[o * 2500 + iv[r]] += gv[r];
+  }
+  REQUIRE(y1.to_vector<float>() == ref_y);
+  REQUIRE(allclose(s1.to(kFloat64), from_vector(ref_s, {3, 7, 2500}), 1e-5, 1e-5));
+}
+
+TEST_CASE("gather's backward adds into fresh zeros every time", "[index][grad]") {
+  // The backward scatters straight into the zeros it creates: running it twice must not
+  // add to the first result, and accumulating into .grad must still add up.
+  Tensor x = randn64({2, 5});
+  const Tensor y = gather(x, 1, idx2({{4, 4, 0}, {1, 2, 1}}));
+  const Tensor w = tensor({{1, 2, 3}, {4, 5, 6}}, kFloat64);
+  const Tensor first = autograd::grad({y}, {x}, {w}, {.retain_graph = true})[0];
+  const Tensor second = autograd::grad({y}, {x}, {w}, {.retain_graph = true})[0];
+  REQUIRE(values(first) == std::vector<double>{3, 0, 0, 0, 3, 0, 4 + 6, 5, 0, 0});
+  REQUIRE(values(second) == values(first));
+  (y * w).sum().backward(Tensor(), /*retain_graph=*/true);
+  (y * w).sum().backward();
+  REQUIRE(values(x.grad()) == std::vector<double>{6, 0, 0, 0, 6, 0, 20, 10, 0, 0});
+}
+
 // ---------------------------------------------------------------------------
 // masked_fill
 // ---------------------------------------------------------------------------
