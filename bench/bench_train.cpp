@@ -16,7 +16,8 @@
 /// With --json, one JSON object per line and model, in bench/compare.py's format:
 ///   {"impl": "zoo", "threads": 1, "name": "train_mlp", "shape": "batch 128",
 ///    "seconds": 5.1e-3, "iters": 100, "unit": "samples/s", "rate": 25000.0,
-///    "runs": [24800.1, 25000.0, 25100.3], "foreign_load": [0.01, 0.0, 0.02]}
+///    "runs": [24800.1, 25000.0, 25100.3], "foreign_load": [0.01, 0.0, 0.02],
+///    "rejected_runs": 0, "cpu_use": 1.0}
 /// `seconds` is the time of one step in the median run. `foreign_load`, per run, is the
 /// CPU time that other processes used during the timed steps, in cores (from
 /// /proc/stat): above ~0.1 the machine was not quiet and the number is noisy. A run
