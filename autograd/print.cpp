@@ -76,8 +76,15 @@ void write_nested(std::string& out, const std::vector<double>& data, const Shape
       write_nested(out, data, shape, dim + 1, pos, f, indent + 1, summarize);
     }
   };
-  const std::string separator =
-      last ? ", " : "," + std::string(shape.size() - dim - 1, '\n') + std::string(indent + 1, ' ');
+  // Between items: ", " in the last dim; otherwise a comma, one newline per dim below
+  // (a blank line between matrices), and the indentation. (Built with append:
+  // GCC 12 warns falsely, -Wrestrict, about `"," + std::string(...)`.)
+  std::string separator = ", ";
+  if (!last) {
+    separator = ",";
+    separator.append(shape.size() - dim - 1, '\n');
+    separator.append(indent + 1, ' ');
+  }
   for (std::int64_t i = 0; i < n; ++i) {
     if (summarize && n > 2 * kEdgeItems && i == kEdgeItems) {
       out += "..." + separator;
