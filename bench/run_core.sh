@@ -9,11 +9,14 @@
 #   OUT_DIR    where the JSON lines and the table go (default: $BUILD_DIR/bench-results)
 #   THREADS    thread counts to run (default: "1 2")
 #   MIN_TIME   seconds of timed repetitions per workload and impl (default: 0.3)
+#   REPEAT     how many times the whole comparison runs, zoo and PyTorch interleaved;
+#              the table shows each cell's fastest run (default: 3: on a 2-core machine
+#              shared with other work, one run can be slowed down many times over)
 #   JOBS       parallel compile jobs (default: nproc)
 #   PYTHON     the Python that has torch (default: /usr/bin/python3, Debian's, for which
 #              python3-torch is installed; a pyenv or venv python3 on PATH would not see it)
-#   TORCH_OPENBLAS_THREADS  OPENBLAS_NUM_THREADS for the PyTorch runs (default: 1; see
-#              bench/README.md for why)
+#   TORCH_OPENBLAS_THREADS  OPENBLAS_NUM_THREADS for the PyTorch runs (default: the same
+#              as the thread count of the row; bench/README.md says why)
 #
 # PyTorch is only the yardstick: run_core.sh installs Debian's python3-torch when it is
 # missing, and nothing in zoo itself depends on it.
@@ -24,9 +27,10 @@ BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 OUT_DIR=${OUT_DIR:-$BUILD_DIR/bench-results}
 THREADS=${THREADS:-"1 2"}
 MIN_TIME=${MIN_TIME:-0.3}
+REPEAT=${REPEAT:-3}
 JOBS=${JOBS:-$(nproc)}
 PYTHON=${PYTHON:-/usr/bin/python3}
-TORCH_OPENBLAS_THREADS=${TORCH_OPENBLAS_THREADS:-1}
+TORCH_OPENBLAS_THREADS=${TORCH_OPENBLAS_THREADS:-}
 
 mode=compare
 case "${1:-}" in
@@ -109,17 +113,22 @@ fi
 
 : >"$OUT_DIR/zoo.jsonl"
 : >"$OUT_DIR/torch.jsonl"
-for t in $THREADS; do
-  echo "run_core.sh: zoo and raw OpenBLAS, $t thread(s)" >&2
-  "$BENCH" --threads "$t" --json --min-time "$MIN_TIME" >>"$OUT_DIR/zoo.jsonl"
-  echo "run_core.sh: PyTorch, $t thread(s) (OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$TORCH_OPENBLAS_THREADS)" >&2
-  OMP_NUM_THREADS="$t" OPENBLAS_NUM_THREADS="$TORCH_OPENBLAS_THREADS" \
-    "$PYTHON" "$ROOT/bench/bench_core.py" --threads "$t" --json --min-time "$MIN_TIME" \
-    >>"$OUT_DIR/torch.jsonl"
+# The rounds interleave zoo and PyTorch, so that a slow spell of the machine hits both.
+for round in $(seq 1 "$REPEAT"); do
+  for t in $THREADS; do
+    echo "run_core.sh: round $round of $REPEAT: zoo and raw OpenBLAS, $t thread(s)" >&2
+    "$BENCH" --threads "$t" --json --min-time "$MIN_TIME" >>"$OUT_DIR/zoo.jsonl"
+    blas=${TORCH_OPENBLAS_THREADS:-$t}
+    echo "run_core.sh: round $round of $REPEAT: PyTorch, $t thread(s)" \
+         "(OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$blas)" >&2
+    OMP_NUM_THREADS="$t" OPENBLAS_NUM_THREADS="$blas" \
+      "$PYTHON" "$ROOT/bench/bench_core.py" --threads "$t" --json --min-time "$MIN_TIME" \
+      >>"$OUT_DIR/torch.jsonl"
+  done
 done
 echo
-"$PYTHON" "$ROOT/bench/compare.py" "$OUT_DIR/zoo.jsonl" "$OUT_DIR/torch.jsonl" \
-  --title "Rates (higher is faster); a ratio above 1 means zoo is faster." |
+"$PYTHON" "$ROOT/bench/compare.py" "$OUT_DIR/zoo.jsonl" "$OUT_DIR/torch.jsonl" --spread \
+  --title "Rates (higher is faster): best of $REPEAT run(s), (lowest–highest) after it; a ratio above 1 means zoo is faster." |
   tee "$OUT_DIR/table.md"
 echo
 echo "run_core.sh: JSON lines and the table are in $OUT_DIR"
