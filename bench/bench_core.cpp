@@ -14,6 +14,7 @@
 /// `seconds` is the median time of one iteration; `rate` is the work of one iteration
 /// (2mnk flops for a product; bytes read + written for the memory-bound ops) divided by it.
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -230,27 +231,19 @@ std::vector<Workload> make_workloads() {
   return ws;
 }
 
-[[noreturn]] void usage(const char* argv0, int code) {
-  std::fprintf(code ? stderr : stdout,
-               "usage: %s [--threads N] [--json] [--min-time SECONDS] [--filter SUBSTRING]\n",
-               argv0);
-  std::exit(code);
-}
-
+/// The command line, parsed by CLI11 (as the `zoo` command is).
 Options parse(int argc, char** argv) {
   Options opt;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage(argv[0], 2);
-      return argv[++i];
-    };
-    if (arg == "--threads") opt.threads = std::stoi(value());
-    else if (arg == "--json") opt.json = true;
-    else if (arg == "--min-time") opt.min_time = std::stod(value());
-    else if (arg == "--filter") opt.filter = value();
-    else if (arg == "-h" || arg == "--help") usage(argv[0], 0);
-    else usage(argv[0], 2);
+  CLI::App app{"zoo bench_core: matmul GFLOP/s and element-wise GB/s, zoo and raw OpenBLAS"};
+  app.add_option("--threads", opt.threads, "Threads (0: ZOO_NUM_THREADS or all cores)");
+  app.add_flag("--json", opt.json, "One JSON object per workload instead of a table");
+  app.add_option("--min-time", opt.min_time, "Seconds of timed repetitions per workload")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--filter", opt.filter, "Only workloads whose name contains this");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    std::exit(app.exit(e));
   }
   return opt;
 }

@@ -35,6 +35,7 @@
 /// cut stores a gradient in a leaf's .grad); the line "step (uncut, as trained)" times
 /// ordinary steps for comparison with "step (sum of parts + glue)".
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -290,41 +291,27 @@ void profile(const std::string& name, const Batches& data, const Options& opt) {
   std::fflush(stdout);
 }
 
-[[noreturn]] void usage(const char* argv0, int code) {
-  std::fprintf(code ? stderr : stdout,
-               "usage: %s [--model mlp|cnn|all] [--threads N] [--steps N] [--warmup N] "
-               "[--runs N] [--data DIR] [--json] [--profile] [--max-foreign LOAD] "
-               "[--retries N]\n",
-               argv0);
-  std::exit(code);
-}
-
+/// The command line, parsed by CLI11 (as the `zoo` command is).
 Options parse(int argc, char** argv) {
   Options opt;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage(argv[0], 2);
-      return argv[++i];
-    };
-    if (arg == "--model") {
-      const std::string m = value();
-      if (m == "all") opt.models = {"mlp", "cnn"};
-      else if (m == "mlp" || m == "cnn") opt.models = {m};
-      else usage(argv[0], 2);
-    } else if (arg == "--threads") opt.threads = std::stoi(value());
-    else if (arg == "--steps") opt.steps = std::stoi(value());
-    else if (arg == "--warmup") opt.warmup = std::stoi(value());
-    else if (arg == "--runs") opt.runs = std::stoi(value());
-    else if (arg == "--data") opt.data = value();
-    else if (arg == "--max-foreign") opt.max_foreign = std::stod(value());
-    else if (arg == "--retries") opt.retries = std::stoi(value());
-    else if (arg == "--json") opt.json = true;
-    else if (arg == "--profile") opt.profile = true;
-    else if (arg == "-h" || arg == "--help") usage(argv[0], 0);
-    else usage(argv[0], 2);
+  std::string model = "all";
+  CLI::App app{"zoo bench_train: training samples/s of the MNIST classifiers"};
+  app.add_option("--model", model, "mlp, cnn or all")->check(CLI::IsMember({"mlp", "cnn", "all"}));
+  app.add_option("--threads", opt.threads, "Threads (0: ZOO_NUM_THREADS or all cores)");
+  app.add_option("--steps", opt.steps, "Timed steps per run")->check(CLI::PositiveNumber);
+  app.add_option("--warmup", opt.warmup, "Untimed steps before them")->check(CLI::NonNegativeNumber);
+  app.add_option("--runs", opt.runs, "Runs whose median is reported")->check(CLI::PositiveNumber);
+  app.add_option("--data", opt.data, "Folder with the MNIST IDX files");
+  app.add_flag("--json", opt.json, "One JSON object per measurement");
+  app.add_flag("--profile", opt.profile, "Per-layer forward/backward times instead");
+  app.add_option("--max-foreign", opt.max_foreign, "Redo a run if other jobs used more cores");
+  app.add_option("--retries", opt.retries, "At most this many redone runs in all");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    std::exit(app.exit(e));
   }
-  if (opt.steps < 1 || opt.warmup < 0 || opt.runs < 1) usage(argv[0], 2);
+  if (model != "all") opt.models = {model};
   return opt;
 }
 
