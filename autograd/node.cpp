@@ -33,6 +33,20 @@ Grads FunctionNode::apply(const Grads& grad_outputs) {
   return backward_(grad_outputs, needs);
 }
 
+namespace {
+
+/// True if `g` is the only handle on its memory: no other tensor, view or saved alias
+/// shares its impl or its storage, it covers the whole storage and is contiguous. Such a
+/// gradient can become `.grad` as it is.
+bool owns_its_memory(const Tensor& g) {
+  const auto& impl = g.impl_ptr();
+  return impl.use_count() == 1 && impl->storage.use_count() == 1 && !g.requires_grad() &&
+         g.is_contiguous() && g.offset() == 0 &&
+         impl->storage->nbytes() == static_cast<std::size_t>(g.numel()) * element_size(g.dtype());
+}
+
+}  // namespace
+
 Grads AccumulateGrad::apply(const Grads& grad_outputs) {
   const Tensor& g = grad_outputs[0];
   auto& leaf = *leaf_;
@@ -41,8 +55,9 @@ Grads AccumulateGrad::apply(const Grads& grad_outputs) {
     Tensor sum = leaf.grad ? Tensor(leaf.grad) + g : g;
     leaf.grad = sum.impl_ptr();
   } else if (!leaf.grad) {
-    // The incoming gradient may be a view or shared with another leaf: own a copy.
-    leaf.grad = g.detach().clone().impl_ptr();
+    // The incoming gradient may be a view or shared with another leaf: own a copy,
+    // unless nothing else can see its memory, as PyTorch does (saves a copy per step).
+    leaf.grad = owns_its_memory(g) ? g.impl_ptr() : g.detach().clone().impl_ptr();
   } else {
     Tensor(leaf.grad).add_(g);
   }

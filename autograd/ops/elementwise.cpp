@@ -402,8 +402,24 @@ Tensor relu(const Tensor& x) {
     return map_unary<T, T>(x, [](T v) { return v > T(0) ? v : T(0); });
   });
   return record("relu", {x}, out, [y = SavedTensor::output(out)](const Tensor& g, auto&) {
-    return Grads{where(y.get() > 0.0, g, 0.0)};
+    return Grads{relu_backward(y.get(), g)};
   });
+}
+
+Tensor relu_backward(const Tensor& y, const Tensor& g) {
+  ZOO_CHECK(y.shape() == g.shape() && y.dtype() == g.dtype(),
+            "relu_backward: the output {} {} and its gradient {} {} must match", y.shape(),
+            y.dtype(), g.shape(), g.dtype());
+  // One pass instead of where(y > 0, g, 0), which would build a mask tensor first.
+  Tensor out = dispatch_floating(g.dtype(), "relu_backward", [&](auto tag) {
+    using T = decltype(tag);
+    return map_binary<T, T>(y, g, "relu_backward", [](T yv, T gv) { return yv > T(0) ? gv : T(0); });
+  });
+  // Linear in g with the same mask; in y the derivative is 0 almost everywhere.
+  return record("relu_backward", {y, g}, out,
+                [sy = SavedTensor::input(y)](const Tensor& gg, auto&) {
+                  return Grads{Tensor(), relu_backward(sy.get(), gg)};
+                });
 }
 
 Tensor leaky_relu(const Tensor& x, double negative_slope) {

@@ -86,6 +86,9 @@ Tensor erf(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
 /// \f$\max(x, 0)\f$ (gradient 0 at 0).
 Tensor relu(const Tensor& x);
+/// The backward of relu in one pass: \f$\bar x = \bar y\f$ where the output y > 0, else 0.
+/// An op of its own (differentiable in `grad`) so that double backward works.
+Tensor relu_backward(const Tensor& output, const Tensor& grad);
 /// x for x > 0, slope·x otherwise.
 Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
 /// GELU: \f$x\,\Phi(x)\f$ (exact, `approximate = false`), or the tanh approximation

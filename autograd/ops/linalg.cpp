@@ -1,5 +1,5 @@
 /// @file linalg.cpp
-/// @brief matmul: NumPy's rules on top of one batched GEMM kernel.
+/// @brief matmul (NumPy's rules on top of one batched GEMM kernel) and linear.
 
 #include "autograd/ops/linalg.h"
 
@@ -7,6 +7,7 @@
 
 #include "autograd/node.h"
 #include "autograd/ops/elementwise.h"
+#include "autograd/ops/reduce.h"
 #include "autograd/parallel.h"
 
 namespace zoo {
@@ -167,6 +168,70 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
                   Grads grads(2);
                   if (needs[0]) grads[0] = sum_to(matmul(g, b.mT()), a.shape()).to(a.dtype());
                   if (needs[1]) grads[1] = sum_to(matmul(a.mT(), g), b.shape()).to(b.dtype());
+                  return grads;
+                });
+}
+
+/// y = x Wᵀ + b as one GEMM that starts from the bias (β = 1), like PyTorch's addmm.
+///
+/// Its own op rather than `matmul(x, W.t()) + b` for speed: the forward saves a pass over
+/// y, and the backward produces W̄ directly in W's (out, in) layout, where matmul's
+/// backward would produce W̄ᵀ and the gradient accumulator would then copy it transposed.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  ZOO_CHECK(x.defined() && weight.defined(), "linear: the input and the weight must be defined");
+  ZOO_CHECK(weight.dim() == 2, "linear: the weight must be (out, in), got shape {}", weight.shape());
+  const std::int64_t in = weight.size(1), out_features = weight.size(0);
+  ZOO_CHECK(x.dim() >= 1 && x.size(-1) == in,
+            "linear: the input's last dim must equal in = {} (weight {}), got input shape {}", in,
+            weight.shape(), x.shape());
+  ZOO_CHECK(!bias.defined() || bias.shape() == Shape{out_features},
+            "linear: the bias must be (out) = [{}], got shape {}", out_features,
+            bias.defined() ? bias.shape() : Shape{});
+  ZOO_CHECK(is_floating(x.dtype()) && weight.dtype() == x.dtype() &&
+                (!bias.defined() || bias.dtype() == x.dtype()),
+            "linear: the input, weight and bias must have one floating dtype, got {}, {} and {}",
+            x.dtype(), weight.dtype(), bias.defined() ? bias.dtype() : x.dtype());
+
+  // Every leading dim is a row of one (rows, in) matrix.
+  const std::int64_t rows = numel_of(Shape(x.shape().begin(), x.shape().end() - 1));
+  Tensor x2 = x.detach().reshape({rows, in});
+  if (!blas_layout(x2).ok) x2 = x2.contiguous();
+  Tensor w = weight.detach();
+  if (!blas_layout(w).ok) w = w.contiguous();
+  const BlasLayout lx = blas_layout(x2), lw = blas_layout(w);
+
+  Shape out_shape = x.shape();
+  out_shape.back() = out_features;
+  Tensor y = empty({rows, out_features}, x.dtype());
+  if (bias.defined()) {
+    y.copy_(bias.detach().expand({rows, out_features}));  // every row starts as b
+  } else {
+    y.zero_();
+  }
+  if (in > 0 && y.numel() > 0) {
+    dispatch_floating(x.dtype(), "linear", [&](auto tag) {
+      using T = decltype(tag);
+      // y = 1·x Wᵀ + 1·y. W is (out, in) row-major, so "Wᵀ" is W read transposed.
+      gemm<T>(lx.transposed, !lw.transposed, rows, out_features, in, T(1),
+              static_cast<const T*>(x2.storage().data()) + x2.offset(), lx.ld,
+              static_cast<const T*>(w.storage().data()) + w.offset(), lw.ld, T(1),
+              y.data_ptr<T>(), out_features);
+    });
+  }
+  y = y.reshape(out_shape);
+
+  // ȳ (rows, out):  x̄ = ȳ W,  W̄ = ȳᵀ x,  b̄ = Σ_rows ȳ. Written with Tensor ops, so
+  // higher-order gradients work; ȳᵀ is a view that BLAS reads transposed.
+  return record("linear", {x, weight, bias}, y,
+                [sx = SavedTensor::input(x), sw = SavedTensor::input(weight)](
+                    const Tensor& g, const std::vector<bool>& needs) {
+                  const Tensor x = sx.get(), w = sw.get();
+                  const std::int64_t rows = numel_of(Shape(x.shape().begin(), x.shape().end() - 1));
+                  const Tensor g2 = g.reshape({rows, w.size(0)});
+                  Grads grads(3);
+                  if (needs[0]) grads[0] = matmul(g2, w).reshape(x.shape());
+                  if (needs[1]) grads[1] = matmul(g2.mT(), x.reshape({rows, w.size(1)}));
+                  if (needs[2]) grads[2] = sum(g2, {0});
                   return grads;
                 });
 }

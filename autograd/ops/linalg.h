@@ -12,6 +12,12 @@ namespace zoo {
 /// Gradients: \f$\bar A = \bar C B^\top\f$, \f$\bar B = A^\top \bar C\f$.
 Tensor matmul(const Tensor& a, const Tensor& b);
 
+/// The affine map of a `Linear` layer, \f$y = x W^\top + b\f$, for x of shape
+/// (..., in), W (out, in) and b (out) or undefined (no bias); y is (..., out).
+/// Gradients, with the leading dims of x flattened into rows:
+/// \f$\bar x = \bar y W\f$, \f$\bar W = \bar y^\top x\f$, \f$\bar b = \sum_{rows} \bar y\f$.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
+
 /// The low-level GEMM on raw row-major matrices, \f$C \leftarrow \alpha\,op(A)\,op(B)
 /// + \beta C\f$ with op = transpose when asked: cblas for float and double, a plain
 /// loop for int64. Exposed for fused kernels and benchmarks.

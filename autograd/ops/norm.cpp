@@ -54,6 +54,23 @@ Tensor standardize(const Tensor& x, const Dims& dims, double eps) {
   return centered * rsqrt(variance + eps);
 }
 
+/// Dropout's scaled mask m/(1 − p) in one pass: 1/(1 − p) where an element is kept, 0
+/// where it is dropped. Equal to `(rand(shape, kFloat64, gen) >= p).to(dtype) / (1 − p)`,
+/// draw for draw, without the three temporary tensors of that line.
+Tensor dropout_mask(const Shape& shape, double p, DType dtype, Generator& gen) {
+  Tensor mask = empty(shape, dtype);
+  dispatch_floating(dtype, "dropout", [&](auto tag) {
+    using T = decltype(tag);
+    const T scale = static_cast<T>(1.0 / (1.0 - p));
+    T* m = mask.data_ptr<T>();
+    // Keep an element when its uniform draw u ∈ [0, 1) satisfies u ≥ p: probability
+    // 1 − p. The draws are float64 whatever the dtype, so a seed gives the same mask
+    // for float32 and float64.
+    for (std::int64_t i = 0; i < mask.numel(); ++i) m[i] = gen.uniform() >= p ? scale : T(0);
+  });
+  return mask;
+}
+
 }  // namespace
 
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight,
@@ -108,11 +125,7 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
   // Everything dropped: multiply by zero (not zeros_like), so the result stays in the
   // graph with a zero gradient, as in PyTorch.
   if (p == 1.0) return x * zeros({}, x.dtype());
-  // Keep an element when its uniform draw u ∈ [0, 1) satisfies u ≥ p: probability 1 − p.
-  // The draws are float64 whatever x's dtype, so a seed gives the same mask for both.
-  const Tensor keep = rand(x.shape(), kFloat64, gen) >= p;
-  const Tensor mask = keep.to(x.dtype()) * (1.0 / (1.0 - p));
-  return x * mask;
+  return x * dropout_mask(x.shape(), p, x.dtype(), gen);
 }
 
 }  // namespace zoo

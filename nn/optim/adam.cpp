@@ -1,9 +1,11 @@
 #include "nn/optim/adam.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "autograd/error.h"
 #include "autograd/ops.h"
+#include "autograd/parallel.h"
 
 namespace zoo::optim {
 
@@ -21,8 +23,8 @@ void init_adam_state(const Tensor& param, const AdamOptions& options, nn::StateD
   if (options.amsgrad()) buffers.insert("max_exp_avg_sq", zeros_like(param));
 }
 
-void adam_update(Tensor& p, const Tensor& grad, ParamState& state, const AdamOptions& o,
-                 double lr) {
+void adam_update_reference(Tensor& p, const Tensor& grad, ParamState& state,
+                           const AdamOptions& o, double lr) {
   const auto [beta1, beta2] = o.betas();
   const double lambda = o.weight_decay();
   const double t = static_cast<double>(state.step);
@@ -51,6 +53,66 @@ void adam_update(Tensor& p, const Tensor& grad, ParamState& state, const AdamOpt
   const double bias_correction2 = 1.0 - std::pow(beta2, t);
   Tensor denom = sqrt(v_hat) / std::sqrt(bias_correction2) + o.eps();
   p.add_(m / denom, -lr / bias_correction1);
+}
+
+namespace {
+
+/// The same update as `adam_update_reference`, one element at a time in a single pass
+/// over θ, g, m, v (and v̂). The reference makes about ten passes, each a full read and
+/// write of a tensor the size of the model; this one reads and writes each once.
+template <class T>
+void adam_update_fused(T* p, const T* grad, T* m, T* v, T* v_max, std::int64_t n,
+                       const AdamOptions& o, double lr, double t) {
+  const auto [beta1, beta2] = o.betas();
+  const double lambda = o.weight_decay();
+  const bool decoupled = o.decoupled_weight_decay();
+  const T b1 = T(beta1), b2 = T(beta2), one_minus_b1 = T(1 - beta1), one_minus_b2 = T(1 - beta2);
+  const T l2 = decoupled ? T(0) : T(lambda);               // g ← g + λθ
+  const T shrink = decoupled ? T(1 - lr * lambda) : T(1);  // θ ← (1 − ηλ)θ
+  const T step_size = T(lr / (1 - std::pow(beta1, t)));
+  const T inv_sqrt_bc2 = T(1 / std::sqrt(1 - std::pow(beta2, t)));
+  const T eps = T(o.eps());
+  parallel_for(0, n, 1 << 15, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      const T g = grad[i] + l2 * p[i];
+      const T theta = shrink * p[i];
+      const T mi = b1 * m[i] + one_minus_b1 * g;
+      const T vi = b2 * v[i] + one_minus_b2 * g * g;
+      m[i] = mi;
+      v[i] = vi;
+      T v_hat = vi;
+      if (v_max) v_hat = v_max[i] = std::max(v_max[i], vi);
+      p[i] = theta - step_size * mi / (std::sqrt(v_hat) * inv_sqrt_bc2 + eps);
+    }
+  });
+}
+
+}  // namespace
+
+void adam_update(Tensor& p, const Tensor& grad, ParamState& state, const AdamOptions& o,
+                 double lr) {
+  Tensor m = state.buffers.at("exp_avg");
+  Tensor v = state.buffers.at("exp_avg_sq");
+  Tensor v_max = o.amsgrad() ? state.buffers.at("max_exp_avg_sq") : Tensor();
+  // The fused pass needs plain arrays of one floating dtype; anything else (a
+  // non-contiguous parameter, a float64 gradient of a float32 parameter) takes the
+  // tensor-op path, which handles every layout and dtype.
+  auto plain_array = [&](const Tensor& t) {
+    return !t.defined() || (t.is_contiguous() && t.dtype() == p.dtype());
+  };
+  const bool plain = is_floating(p.dtype()) && plain_array(p) && plain_array(grad) &&
+                     plain_array(m) && plain_array(v) && plain_array(v_max);
+  if (!plain) return adam_update_reference(p, grad, state, o, lr);
+
+  dispatch_floating(p.dtype(), "adam", [&](auto tag) {
+    using T = decltype(tag);
+    adam_update_fused<T>(p.data_ptr<T>(), grad.data_ptr<T>(), m.data_ptr<T>(), v.data_ptr<T>(),
+                         v_max.defined() ? v_max.data_ptr<T>() : nullptr, p.numel(), o, lr,
+                         static_cast<double>(state.step));
+  });
+  // In-place writes, counted as the tensor ops would have counted them.
+  for (Tensor* t : {&p, &m, &v, &v_max})
+    if (t->defined()) t->storage().bump_version();
 }
 
 Adam::Adam(std::string name, NamedParameters params, AdamOptions options)

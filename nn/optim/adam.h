@@ -111,8 +111,13 @@ void check_adam_options(const AdamOptions& options, const std::string& who);
 void init_adam_state(const Tensor& param, const AdamOptions& options, nn::StateDict& buffers);
 /// One Adam (or, with `decoupled_weight_decay`, AdamW) update of `param` in place, at
 /// learning rate `lr` (the optimizer's current one, not `options.lr()`). Shared by
-/// `Adam`, `AdamW` and `Muon`'s AdamW half.
+/// `Adam`, `AdamW` and `Muon`'s AdamW half. Contiguous tensors of one floating dtype
+/// (the usual case) take a fused single pass; anything else `adam_update_reference`.
 void adam_update(Tensor& param, const Tensor& grad, ParamState& state,
                  const AdamOptions& options, double lr);
+/// The same update written with tensor ops, one line per equation of `Adam`: the
+/// readable form, and the reference the fused pass is tested against.
+void adam_update_reference(Tensor& param, const Tensor& grad, ParamState& state,
+                           const AdamOptions& options, double lr);
 
 }  // namespace zoo::optim

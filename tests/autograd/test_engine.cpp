@@ -5,6 +5,8 @@
 
 using namespace zoo;
 using Catch::Matchers::Contains;
+using test::randn64;
+using test::require_close;
 
 TEST_CASE("backward computes the chain rule on a small expression", "[engine]") {
   // f = a·b + sin(a):  df/da = b + cos(a),  df/db = a
@@ -174,4 +176,19 @@ TEST_CASE("a long chain does not overflow the stack", "[engine]") {
   for (int i = 0; i < 20000; ++i) y = y * 1.0;
   y.backward();
   REQUIRE(x.grad().item() == 1.0);
+}
+
+TEST_CASE("a leaf's .grad never shares memory with another leaf's or a view", "[engine]") {
+  // add's backward hands the same gradient tensor to both inputs: each leaf must get
+  // its own .grad (the accumulator only adopts a gradient nobody else can see).
+  Tensor a = randn64({3}, 1), b = randn64({3}, 2);
+  (a + b).sum().backward();
+  a.grad().add_(ones({3}, kFloat64));
+  require_close(b.grad(), ones({3}, kFloat64));
+  // The gradient of a slice is a view of a larger zero-filled tensor: copied, not kept.
+  Tensor c = randn64({4}, 3);
+  Tensor d = randn64({2}, 4);
+  (c.slice(0, 0, 2) * d).sum().backward();
+  REQUIRE(d.grad().numel() == 2);
+  require_close(c.grad(), tensor({d.detach().at<double>({0}), d.detach().at<double>({1}), 0.0, 0.0}, kFloat64));
 }

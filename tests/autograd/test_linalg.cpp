@@ -92,3 +92,48 @@ TEST_CASE("matmul reports mismatched shapes", "[linalg][errors]") {
   REQUIRE(matmul(zeros({0, 3}), ones({3, 2})).shape() == Shape{0, 2});
   REQUIRE(matmul(ones({2, 0}), ones({0, 2})).to_vector<float>() == std::vector<float>(4, 0.0f));
 }
+
+TEST_CASE("linear equals x W^T + b for any leading dims and layouts", "[linalg]") {
+  Tensor x = randn64({2, 3, 4}, 1).detach(), w = randn64({5, 4}, 2).detach();
+  Tensor b = randn64({5}, 3).detach();
+  Tensor y = linear(x, w, b);
+  REQUIRE(y.shape() == Shape{2, 3, 5});
+  for (std::int64_t i = 0; i < 2; ++i)
+    require_close(y[i], naive_matmul(x[i], w.t()) + b);
+  require_close(linear(x, w), matmul(x, w.t()));  // no bias
+  // A weight stored transposed and an input BLAS cannot read (every other column).
+  Tensor wt = w.t().contiguous().t();
+  Tensor strided = randn64({3, 8}, 4).detach().slice(1, 0, 8, 2);
+  require_close(linear(strided, wt, b), naive_matmul(strided, w.t()) + b);
+  require_close(linear(x.to(kFloat32), w.to(kFloat32), b.to(kFloat32)).to(kFloat64),
+                matmul(x, w.t()) + b, 1e-5, 1e-5);
+}
+
+TEST_CASE("linear gradients: x-bar = y-bar W, W-bar = y-bar^T x, b-bar = row sums", "[linalg]") {
+  Tensor x = randn64({3, 4}, 1), w = randn64({2, 4}, 2), b = randn64({2}, 3);
+  Tensor g = randn64({3, 2}, 4).detach();
+  linear(x, w, b).backward(g);
+  require_close(x.grad(), naive_matmul(g, w.detach()));
+  require_close(w.grad(), naive_matmul(g.t(), x.detach()));
+  require_close(b.grad(), sum(g, {0}));
+  REQUIRE(w.grad().is_contiguous());  // in W's own layout, ready for the optimizer
+
+  auto f = [](const std::vector<Tensor>& in) { return linear(in[0], in[1], in[2]); };
+  check_gradients(f, {randn64({2, 3, 4}, 1), randn64({5, 4}, 2), randn64({5}, 3)});
+  check_gradients([](const std::vector<Tensor>& in) { return linear(in[0], in[1]); },
+                  {randn64({3, 4}, 1).t(), randn64({2, 3}, 2)});
+  check_second_gradients(f, {randn64({3, 4}, 1), randn64({2, 4}, 2), randn64({2}, 3)});
+}
+
+TEST_CASE("linear reports bad shapes and dtypes", "[linalg][errors]") {
+  REQUIRE_THROWS_WITH(linear(ones({2, 3}), ones({4, 2})),
+                      Contains("linear") && Contains("[4, 2]") && Contains("[2, 3]"));
+  REQUIRE_THROWS_WITH(linear(ones({2, 3}), ones({4, 3}), ones({5})),
+                      Contains("linear") && Contains("bias") && Contains("[5]"));
+  REQUIRE_THROWS_WITH(linear(ones({2, 3}), ones({4, 3}, kFloat64)),
+                      Contains("linear") && Contains("float64"));
+  REQUIRE_THROWS_WITH(linear(ones({2, 3}), ones({3})), Contains("(out, in)"));
+  REQUIRE(linear(zeros({0, 3}), ones({2, 3})).shape() == Shape{0, 2});
+  REQUIRE(linear(ones({2, 0}), ones({2, 0}), ones({2})).to_vector<float>() ==
+          std::vector<float>(4, 1.0f));
+}

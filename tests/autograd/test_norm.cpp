@@ -156,6 +156,9 @@ TEST_CASE("dropout is reproducible from a seed and its gradient is the mask", "[
   const Tensor ya = dropout(x, 0.5, true, a);
   REQUIRE(ya.to_vector<double>() == dropout(x, 0.5, true, b).to_vector<double>());
   REQUIRE(ya.to_vector<double>() != dropout(x, 0.5, true, c).to_vector<double>());
+  // The mask is y = x · [u ≥ p] / (1 − p) with u the generator's float64 uniform draws.
+  Generator u(42);
+  test::require_close(ya, x * (rand({1000}, kFloat64, u) >= 0.5).to(kFloat64) * 2.0);
   // The same seed drops the same elements in float32 and float64.
   Generator d(42);
   REQUIRE(all((dropout(x.to(kFloat32), 0.5, true, d) == 0.0) == (ya == 0.0)));
