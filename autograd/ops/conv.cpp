@@ -7,23 +7,35 @@
 ///   OH, OW output height/width L = OH·OW output positions
 ///   K  = C·kh·kw, the length of one unfolded patch
 ///
-/// Two primitives carry all the gradients: `im2col` copies every kernel-sized patch
-/// of the image into a column, and `col2im` adds the columns back into an image. They
-/// are adjoint linear maps, so each one's backward is the other, and everything built
-/// from them (convolution, its transpose, pooling) is differentiable to any order.
-/// `conv2d` and `conv_transpose2d` are compositions of im2col/col2im with `matmul`,
-/// and need no backward code of their own. conv2d multiplies each image's columns
+/// Two primitives carry the gradients: `im2col` copies every kernel-sized patch of the
+/// image into a column, and `col2im` adds the columns back into an image. They are
+/// adjoint linear maps, so each one's backward is the other, and everything built from
+/// them (convolution, its transpose, pooling) is differentiable to any order.
+/// `conv2d_reference` and `conv_transpose2d` are compositions of im2col/col2im with
+/// `matmul` and need no backward code: conv2d_reference multiplies each image's columns
 /// (N, C·kh·kw, L); conv_transpose2d uses the batched layout (C·kh·kw, N, L), in which
-/// the whole batch is one matrix product. Each is the faster one for its usual sizes
-/// (see the comments in the two functions).
+/// the whole batch is one matrix product (see the comment in the function).
+///
+/// `conv2d`, the convolution of every CNN, is the one hot spot with kernels of its own:
+/// the same maths image by image, with the columns of one image in cache and the weight
+/// gradient summed over the batch in place. Profiling the MNIST CNN showed the composed
+/// form spending its time writing and re-reading 29 MB of columns and a per-image weight
+/// gradient (N, O, K) that `sum_to` then reduced. It is tested against the reference,
+/// and with `create_graph` it differentiates the reference, so higher orders still work.
 
 #include "autograd/ops/conv.h"
 
 #include <algorithm>
+#include <map>
+#include <mutex>
+#include <vector>
 
+#include "autograd/engine.h"
+#include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "autograd/ops/elementwise.h"
 #include "autograd/ops/linalg.h"
+#include "autograd/ops/reduce.h"
 #include "autograd/parallel.h"
 
 namespace zoo {
@@ -210,6 +222,100 @@ void check_bias(const char* op, const Tensor& bias, std::int64_t O, DType dtype)
   ZOO_CHECK(bias.dtype() == dtype, "{}: bias has dtype {}, the input {}", op, bias.dtype(), dtype);
 }
 
+/// Checks conv2d's arguments: shapes, dtypes, groups; errors name the op and the shapes.
+void check_conv2d_args(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                       std::int64_t groups) {
+  check_conv_tensors("conv2d", x, weight);
+  const std::int64_t C = x.size(1), O = weight.size(0);
+  const std::int64_t G = groups;
+  ZOO_CHECK(G > 0, "conv2d: groups must be positive, got {}", G);
+  ZOO_CHECK(C % G == 0 && O % G == 0,
+            "conv2d: groups = {} must divide the input channels ({}, input shape {}) and the "
+            "output channels ({}, weight shape {})",
+            G, C, x.shape(), O, weight.shape());
+  ZOO_CHECK(weight.size(1) == C / G,
+            "conv2d: weight of shape {} expects {} input channels per group, but the input of "
+            "shape {} has {} channels in {} group(s)",
+            weight.shape(), weight.size(1), x.shape(), C, G);
+  check_bias("conv2d", bias, O, x.dtype());
+}
+
+/// The sizes of one conv2d: the window, N images of C channels, O outputs, G groups.
+struct ConvShape {
+  Window g;
+  std::int64_t N, C, O, G;
+  std::int64_t K() const { return (C / G) * g.kh * g.kw; }  // one group's patch length
+  std::int64_t L() const { return g.OH * g.OW; }            // output positions
+  std::int64_t rows() const { return C * g.kh * g.kw; }     // rows of one image's columns
+};
+
+/// conv2d's forward, one image at a time, each thread with its own column buffer (as
+/// Caffe's and PyTorch's slow_conv2d do). Unfolding one image at a time keeps the
+/// C·kh·kw × L columns in cache for the GEMM, instead of writing (and later reading)
+/// columns for the whole batch. Per image n and group g, starting from the bias:
+///   y[n, g] (O/G × L) = b + w[g] (O/G × K) @ cols[n, g] (K × L).
+template <class T>
+void conv2d_forward_kernel(const T* x, const T* w, const T* bias, T* y, const ConvShape& s) {
+  const std::int64_t K = s.K(), L = s.L(), OG = s.O / s.G;
+  const ColumnWalk one_image = column_walk(ColumnLayout::kPerImage, 1, s.C, s.rows(), L);
+  // One image per chunk at least: whole images per thread, BLAS single-threaded
+  // inside (a single image runs serially with BLAS using every thread).
+  parallel_for(0, s.N, 1, [&](std::int64_t begin, std::int64_t end) {
+    std::vector<T> cols(static_cast<std::size_t>(s.rows() * L));
+    for (std::int64_t n = begin; n < end; ++n) {
+      im2col_kernel<T>(x + n * s.C * s.g.H * s.g.W, cols.data(), s.g, one_image, T(0));
+      T* yn = y + n * s.O * L;
+      for (std::int64_t o = 0; o < s.O; ++o) std::fill(yn + o * L, yn + (o + 1) * L, bias ? bias[o] : T(0));
+      for (std::int64_t grp = 0; grp < s.G; ++grp)
+        gemm<T>(false, false, OG, L, K, T(1), w + grp * OG * K, K, cols.data() + grp * K * L, L,
+                T(1), yn + grp * OG * L, L);
+    }
+  });
+}
+
+/// conv2d's backward, one image at a time like the forward (the columns are unfolded
+/// again rather than kept: recomputing them is cheaper than storing N·C·kh·kw·L values).
+/// Per image n and group g, with ȳ[n, g] (O/G × L):
+///   w̄[g] += ȳ[n, g] @ cols[n, g]ᵀ   (summed over the batch in one O × K buffer)
+///   x̄[n]  = col2im(w[g]ᵀ @ ȳ[n, g])  (the column gradient folded back into the image)
+/// Each thread sums its images' w̄ in its own buffer; the buffers are then added in a
+/// fixed order, so the result is the same on every run with the same thread count.
+/// `gx` or `gw` may be null (that gradient is not needed).
+template <class T>
+void conv2d_backward_kernel(const T* x, const T* w, const T* gy, T* gx, T* gw, const ConvShape& s) {
+  const std::int64_t K = s.K(), L = s.L(), OG = s.O / s.G, image = s.C * s.g.H * s.g.W;
+  const ColumnWalk one_image = column_walk(ColumnLayout::kPerImage, 1, s.C, s.rows(), L);
+  std::mutex partials_mutex;
+  std::map<std::int64_t, std::vector<T>> partials;  // w̄ of the images [begin, ...)
+  parallel_for(0, s.N, 1, [&](std::int64_t begin, std::int64_t end) {
+    std::vector<T> cols(static_cast<std::size_t>(s.rows() * L));
+    std::vector<T> w_grad(gw ? static_cast<std::size_t>(s.O * K) : 0, T(0));
+    for (std::int64_t n = begin; n < end; ++n) {
+      const T* gyn = gy + n * s.O * L;
+      if (gw) {
+        im2col_kernel<T>(x + n * image, cols.data(), s.g, one_image, T(0));
+        for (std::int64_t grp = 0; grp < s.G; ++grp)
+          gemm<T>(false, true, OG, K, L, T(1), gyn + grp * OG * L, L, cols.data() + grp * K * L,
+                  L, T(1), w_grad.data() + grp * OG * K, K);
+      }
+      if (gx) {
+        for (std::int64_t grp = 0; grp < s.G; ++grp)  // the column gradient, into `cols`
+          gemm<T>(true, false, K, L, OG, T(1), w + grp * OG * K, K, gyn + grp * OG * L, L, T(0),
+                  cols.data() + grp * K * L, L);
+        col2im_kernel<T>(cols.data(), gx + n * image, s.g, one_image);
+      }
+    }
+    if (gw) {
+      std::lock_guard lock(partials_mutex);
+      partials.emplace(begin, std::move(w_grad));
+    }
+  });
+  if (!gw) return;
+  std::fill(gw, gw + s.O * K, T(0));
+  for (const auto& [begin, part] : partials)  // in image order
+    for (std::int64_t i = 0; i < s.O * K; ++i) gw[i] += part[static_cast<std::size_t>(i)];
+}
+
 /// out + bias broadcast over (N, ·, OH, OW); out: (N, O, OH, OW), bias: (O) or undefined.
 Tensor add_bias(const Tensor& out, const Tensor& bias) {
   if (!bias.defined()) return out;
@@ -281,39 +387,75 @@ Tensor col2im(const Tensor& cols, Pair output_size, Pair kernel, Pair stride, Pa
 // convolution and its transpose: compositions, no backward code
 // ---------------------------------------------------------------------------
 
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair stride, Pair padding,
-              Pair dilation, std::int64_t groups) {
+Tensor conv2d_reference(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair stride,
+                        Pair padding, Pair dilation, std::int64_t groups) {
   // x: (N, C, H, W), weight: (O, C/G, kh, kw), bias: (O)  ->  (N, O, OH, OW)
-  check_conv_tensors("conv2d", x, weight);
+  check_conv2d_args(x, weight, bias, groups);
   const std::int64_t N = x.size(0), C = x.size(1), O = weight.size(0);
   const std::int64_t kh = weight.size(2), kw = weight.size(3), G = groups;
-  ZOO_CHECK(G > 0, "conv2d: groups must be positive, got {}", G);
-  ZOO_CHECK(C % G == 0 && O % G == 0,
-            "conv2d: groups = {} must divide the input channels ({}, input shape {}) and the "
-            "output channels ({}, weight shape {})",
-            G, C, x.shape(), O, weight.shape());
-  ZOO_CHECK(weight.size(1) == C / G,
-            "conv2d: weight of shape {} expects {} input channels per group, but the input of "
-            "shape {} has {} channels in {} group(s)",
-            weight.shape(), weight.size(1), x.shape(), C, G);
-  check_bias("conv2d", bias, O, x.dtype());
   const Window g = make_window("conv2d", x.size(2), x.size(3), {kh, kw}, stride, padding, dilation);
 
   // Each output pixel is a dot product of a weight row with one unfolded patch: one
   // (O/G, K) @ (K, L) product per image and group, which matmul runs in parallel,
   //   y[n, g, o, l] = Σ_k w[g, o, k] · cols[n, g, k, l],  k over (c, i, j) of group g.
-  // The alternative, one GEMM per group for the whole batch on ColumnLayout::kBatched
-  // columns (what conv_transpose2d does), was measured on 2 cores: on the MNIST CNN's
-  // 28×28 and 14×14 maps the per-image products (L = 784, 196 columns) already run at
-  // full BLAS speed, and the single GEMM is 5–8% slower: it needs a permute-copy of the
-  // output and of its gradient ((O, N, L) <-> (N, O, L)), and im2col/col2im write and
-  // read scattered rows, which cost more than summing w̄ over the batch. It wins only
-  // on small maps (by ~13% at 7×7, L = 49), where per-image products have few columns.
   const std::int64_t K = (C / G) * kh * kw, L = g.OH * g.OW;
   const Tensor cols = im2col(x, {kh, kw}, stride, padding, dilation);  // (N, C·kh·kw, L)
   const Tensor w = weight.reshape({1, G, O / G, K});                   // (1, G, O/G, K)
   const Tensor out = matmul(w, cols.reshape({N, G, K, L}));            // (N, G, O/G, L)
   return add_bias(out.reshape({N, O, g.OH, g.OW}), bias);
+}
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair stride, Pair padding,
+              Pair dilation, std::int64_t groups) {
+  check_conv2d_args(x, weight, bias, groups);
+  const std::int64_t N = x.size(0), C = x.size(1), O = weight.size(0);
+  const Window g = make_window("conv2d", x.size(2), x.size(3), {weight.size(2), weight.size(3)},
+                               stride, padding, dilation);
+  const ConvShape shape{.g = g, .N = N, .C = C, .O = O, .G = groups};
+  const Tensor xc = x.detach().contiguous(), wc = weight.detach().contiguous();
+  Tensor y = empty({N, O, g.OH, g.OW}, x.dtype());
+  dispatch_floating(x.dtype(), "conv2d", [&](auto tag) {
+    using T = decltype(tag);
+    conv2d_forward_kernel<T>(xc.data_ptr<T>(), wc.data_ptr<T>(),
+                             bias.defined() ? bias.detach().contiguous().data_ptr<T>() : nullptr,
+                             y.data_ptr<T>(), shape);
+  });
+
+  return record(
+      "conv2d", {x, weight, bias}, y,
+      [sx = SavedTensor::input(x), sw = SavedTensor::input(weight), sb = bias.defined() ? SavedTensor::input(bias) : SavedTensor(),
+       shape, stride, padding, dilation, groups](const Tensor& grad, const std::vector<bool>& needs) {
+        const Tensor x = sx.get(), w = sw.get();
+        if (GradMode::is_enabled()) {
+          // create_graph: the gradients must themselves be differentiable. Rebuild the
+          // composed reference (im2col, matmul) on the same inputs and let the engine
+          // differentiate it, so higher orders come from ops that know theirs.
+          const Tensor b = needs[2] ? sb.get() : Tensor();  // needs[2]: a bias that wants b̄
+          const std::vector<Tensor> inputs = {x, w, b};
+          std::vector<Tensor> wrt;
+          for (std::size_t i = 0; i < 3; ++i)
+            if (needs[i]) wrt.push_back(inputs[i]);
+          const Tensor y = conv2d_reference(x, w, b, stride, padding, dilation, groups);
+          const std::vector<Tensor> found = autograd::grad({y}, wrt, {grad}, {.create_graph = true});
+          Grads grads(3);
+          for (std::size_t i = 0, k = 0; i < 3; ++i)
+            if (needs[i]) grads[i] = found[k++];
+          return grads;
+        }
+        Grads grads(3);
+        const Tensor g = grad.contiguous();
+        const Tensor xc = x.detach().contiguous(), wc = w.detach().contiguous();
+        if (needs[0]) grads[0] = empty(x.shape(), x.dtype());
+        if (needs[1]) grads[1] = empty(w.shape(), w.dtype());
+        dispatch_floating(x.dtype(), "conv2d backward", [&](auto tag) {
+          using T = decltype(tag);
+          conv2d_backward_kernel<T>(xc.data_ptr<T>(), wc.data_ptr<T>(), g.data_ptr<T>(),
+                                    needs[0] ? grads[0].data_ptr<T>() : nullptr,
+                                    needs[1] ? grads[1].data_ptr<T>() : nullptr, shape);
+        });
+        if (needs[2]) grads[2] = sum(g, {0, 2, 3});  // b̄_o = Σ_{n, oh, ow} ȳ
+        return grads;
+      });
 }
 
 Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair stride,

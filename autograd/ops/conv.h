@@ -45,13 +45,27 @@ Tensor col2im(const Tensor& cols, Pair output_size, Pair kernel, Pair stride = {
 
 /// \f$y_{n,o} = b_o + \sum_{c}\sum_{i,j} w_{o,c,i,j}\,
 /// x_{n,\,g C/G + c,\; oh\cdot s_h + i\cdot d_h - p_h,\; ow\cdot s_w + j\cdot d_w - p_w}\f$
-/// with c over the C/G input channels of output o's group g, computed as
-/// (O/G, C/G·kh·kw) @ im2col(x) per image and group (one batched matmul).
+/// with c over the C/G input channels of output o's group g.
 /// x: (N, C, H, W); w: (O, C/groups, kh, kw); bias: (O) or undefined. Result:
-/// (N, O, OH, OW), with OH, OW as in `im2col`. Gradients come from matmul and im2col.
+/// (N, O, OH, OW), with OH, OW as in `im2col`.
+///
+/// Computed image by image: unfold one image (im2col), one GEMM per group from the
+/// bias, (O/G, C/G·kh·kw) @ columns. The backward unfolds each image again and runs
+///   \f$\bar w_g \mathrel{+}= \bar y_{n,g}\,\mathrm{cols}_{n,g}^\top\f$,
+///   \f$\bar x_n = \mathrm{col2im}(w_g^\top \bar y_{n,g})\f$,
+///   \f$\bar b_o = \sum_{n,oh,ow} \bar y_{n,o}\f$.
+/// With `create_graph`, the gradients are those of `conv2d_reference`, so they can be
+/// differentiated again.
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(),
               Pair stride = {1, 1}, Pair padding = {0, 0}, Pair dilation = {1, 1},
               std::int64_t groups = 1);
+/// The same convolution composed of differentiable ops, im2col(x) and one batched
+/// `matmul` ((1, G, O/G, K) @ (N, G, K, L)), plus the bias: no backward code of its own.
+/// The readable definition, the reference `conv2d` is tested against, and the path of
+/// its higher-order gradients.
+Tensor conv2d_reference(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(),
+                        Pair stride = {1, 1}, Pair padding = {0, 0}, Pair dilation = {1, 1},
+                        std::int64_t groups = 1);
 /// The transpose (adjoint) of conv2d in x: \f$\langle \mathrm{conv2d}(x, w), y\rangle =
 /// \langle x, \mathrm{conv\_transpose2d}(y, w)\rangle\f$, computed as col2im(wᵀ @ x), one GEMM
 /// per group for the whole batch (the `ColumnLayout::kBatched` columns).

@@ -175,6 +175,8 @@ TEST_CASE("conv2d matches a direct convolution", "[conv]") {
     const Tensor y = conv2d(x, w, b, c.stride, c.padding, c.dilation, c.groups);
     test::require_close(y, naive_conv2d(x, w, b, c.stride, c.padding, c.dilation, c.groups), 1e-10,
                         1e-10);
+    test::require_close(conv2d_reference(x, w, b, c.stride, c.padding, c.dilation, c.groups), y,
+                        1e-10, 1e-10);
     // float32 gives the same numbers up to rounding.
     const Tensor y32 = conv2d(x.to(kFloat32), w.to(kFloat32), b.defined() ? b.to(kFloat32) : b,
                               c.stride, c.padding, c.dilation, c.groups);
@@ -269,6 +271,36 @@ TEST_CASE("conv2d gradients match finite differences", "[conv]") {
         return conv2d(in[0].transpose(2, 3), in[1].permute({0, 1, 3, 2}), Tensor(), {1, 2}, {1, 0});
       },
       {test::randn64({1, 2, 5, 4}, 4), test::randn64({3, 2, 3, 2}, 5)}, kLinear);
+}
+
+TEST_CASE("conv2d's image-by-image backward equals its composed reference", "[conv]") {
+  // Gradients of the fused kernels against conv2d_reference's (im2col + matmul, which
+  // the engine differentiates), over a batch larger than the thread count, with groups,
+  // and at 1 and 2 threads: per-thread w̄ buffers must add up to the same sum.
+  const Tensor x0 = test::randn64({5, 4, 6, 7}, 31).detach();
+  const Tensor w0 = test::randn64({6, 2, 3, 2}, 32).detach();
+  const Tensor b0 = test::randn64({6}, 33).detach();
+  const Tensor gy = test::randn64({5, 6, 3, 7}, 34).detach();
+  auto grads = [&](bool reference) {
+    Tensor x = x0.clone().requires_grad_(), w = w0.clone().requires_grad_();
+    Tensor b = b0.clone().requires_grad_();
+    const Tensor y = reference ? conv2d_reference(x, w, b, {2, 1}, {1, 1}, {1, 2}, 2)
+                               : conv2d(x, w, b, {2, 1}, {1, 1}, {1, 2}, 2);
+    y.backward(gy);
+    return std::vector<Tensor>{x.grad(), w.grad(), b.grad()};
+  };
+  const auto expected = grads(true);
+  const int saved = num_threads();
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    const auto got = grads(false);
+    for (std::size_t i = 0; i < 3; ++i) test::require_close(got[i], expected[i], 1e-12, 1e-12);
+  }
+  set_num_threads(saved);
+  // Only the weight wants a gradient (the first layer of a network): x̄ is skipped.
+  Tensor w = w0.clone().requires_grad_();
+  conv2d(x0, w, Tensor(), {2, 1}, {1, 1}, {1, 2}, 2).backward(gy);
+  test::require_close(w.grad(), expected[1], 1e-12, 1e-12);
 }
 
 TEST_CASE("conv2d second derivatives match finite differences", "[conv]") {
