@@ -128,7 +128,7 @@ TEST_CASE("norms reject mismatched shapes with clear errors", "[norm]") {
 }
 
 TEST_CASE("dropout zeroes with probability p and keeps the expected value", "[norm]") {
-  const Tensor x = ones({200000});
+  const Tensor x = ones({200001});  // odd: the last element takes half a draw
   Generator gen(1);
   const Tensor y = dropout(x, 0.3, true, gen);
   const auto v = y.to_vector<float>();
@@ -156,9 +156,16 @@ TEST_CASE("dropout is reproducible from a seed and its gradient is the mask", "[
   const Tensor ya = dropout(x, 0.5, true, a);
   REQUIRE(ya.to_vector<double>() == dropout(x, 0.5, true, b).to_vector<double>());
   REQUIRE(ya.to_vector<double>() != dropout(x, 0.5, true, c).to_vector<double>());
-  // The mask is y = x · [u ≥ p] / (1 − p) with u the generator's float64 uniform draws.
+  // The mask, written out: element 2k is kept when the low 32 bits of the generator's
+  // k-th 64-bit draw are ≥ p · 2³², element 2k + 1 when the high 32 bits are.
   Generator u(42);
-  test::require_close(ya, x * (rand({1000}, kFloat64, u) >= 0.5).to(kFloat64) * 2.0);
+  std::vector<double> expected(1000);
+  for (std::size_t k = 0; k < 500; ++k) {
+    const std::uint64_t bits = u.next_u64();
+    expected[2 * k] = (bits & 0xffffffffu) >= 2147483648u ? 2.0 : 0.0;
+    expected[2 * k + 1] = (bits >> 32) >= 2147483648u ? 2.0 : 0.0;
+  }
+  test::require_close(ya, x * from_vector(expected, {1000}));
   // The same seed drops the same elements in float32 and float64.
   Generator d(42);
   REQUIRE(all((dropout(x.to(kFloat32), 0.5, true, d) == 0.0) == (ya == 0.0)));
