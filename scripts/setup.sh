@@ -22,9 +22,11 @@ esac
 # What zoo builds with, all from Debian: compiler and CMake, OpenBLAS (the OpenMP build,
 # so BLAS and zoo share one thread pool), fmt, Catch2 v2, Doxygen and MathJax, zlib
 # (gzipped IDX files), nlohmann-json (safetensors headers, metrics), CLI11 (the `zoo`
-# command line), stb (PNG writing), ccache.
+# command line), stb (PNG writing), ccache, PCRE2 (the BPE tokenizer's Unicode-aware
+# split regex: UTF-8, \p{L}/\p{N} properties, invalid UTF-8 tolerated, a JIT).
 packages=(cmake g++ make pkg-config ccache libopenblas-openmp-dev libfmt-dev catch2
-          doxygen libjs-mathjax zlib1g-dev nlohmann-json3-dev libcli11-dev libstb-dev)
+          doxygen libjs-mathjax zlib1g-dev nlohmann-json3-dev libcli11-dev libstb-dev
+          libpcre2-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

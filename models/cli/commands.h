@@ -1,6 +1,7 @@
 #pragma once
 /// @file commands.h
-/// @brief How each model adds its subcommands to `zoo train`, `zoo eval`, `zoo sample`.
+/// @brief How each model adds its subcommands to `zoo train`, `zoo eval`, `zoo sample`,
+/// and the tools with verbs of their own (`zoo bpe ...`).
 
 #include <CLI/CLI.hpp>
 
@@ -14,5 +15,8 @@ struct Verbs {
 
 /// `zoo train mlp|cnn`, `zoo eval mlp|cnn`.
 void add_classifier_commands(const Verbs& verbs);
+
+/// `zoo bpe train|encode|decode|show`: a tokenizer has verbs of its own, not a model's.
+void add_bpe_commands(CLI::App& app);
 
 }  // namespace zoo::cli

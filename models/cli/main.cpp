@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   verbs.eval = app.add_subcommand("eval", "Evaluate a trained model");
   verbs.eval->require_subcommand(1);
   zoo::cli::add_classifier_commands(verbs);
+  zoo::cli::add_bpe_commands(app);
 
   try {
     app.parse(argc, argv);  // the chosen subcommand runs in its callback
