@@ -14,5 +14,6 @@
 #include "nn/layers/linear.h"
 #include "nn/layers/norm.h"
 #include "nn/layers/pool.h"
+#include "nn/layers/rnn.h"
 #include "nn/module.h"
 #include "nn/repr.h"

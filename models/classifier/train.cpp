@@ -15,6 +15,7 @@
 #include "nn/data/mnist.h"
 #include "nn/io/checkpoint.h"
 #include "nn/io/safetensors.h"
+#include "nn/optim/clip_grad.h"
 #include "nn/optim/optim.h"
 
 namespace zoo::models {
@@ -128,7 +129,7 @@ ClassifierResult train_classifier(const ClassifierOptions& o) {
 
   // Model and optimizer; the seed fixes the initial weights and every dropout mask.
   manual_seed(o.seed);
-  auto model = make_classifier(o.model);
+  std::shared_ptr<nn::Module> model = o.make_model ? o.make_model() : make_classifier(o.model);
   auto optimizer = make_optimizer(o.optimizer, model->named_parameters(), o.lr);
   const std::int64_t total_steps = epochs * loader.num_batches();
   optim::CosineAnnealingLR schedule(*optimizer, total_steps);
@@ -157,6 +158,7 @@ ClassifierResult train_classifier(const ClassifierOptions& o) {
       const Tensor loss = cross_entropy(logits, batch.target);
       optimizer->zero_grad();
       loss.backward();
+      if (o.clip_grad_norm > 0) optim::clip_grad_norm_(model->parameters(), o.clip_grad_norm);
       optimizer->step();
       schedule.step();
 

@@ -4,6 +4,8 @@
 /// `zoo train mlp|cnn`, `zoo eval mlp|cnn` and tutorial 07.
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 
 #include "autograd/tensor.h"
@@ -30,6 +32,12 @@ struct ClassifierOptions {
   std::int64_t test_limit = 0;    ///< evaluate on the first N test images (0: all)
   std::int64_t stop_after = 0;    ///< stop after this many steps, as if interrupted (tests)
   bool quiet = false;             ///< no progress line
+  /// Rescales all gradients together to at most this norm before each step (0: off).
+  double clip_grad_norm = 0;
+  /// Builds the network instead of `make_classifier(model)` when set: how other image
+  /// classifiers (`zoo train lstm-mnist`) reuse this loop. It must map (N, 1, 28, 28)
+  /// images to (N, 10) logits; `model` still names it in logs and checkpoints.
+  std::function<std::shared_ptr<nn::Module>()> make_model;
 };
 
 /// What a run measured.

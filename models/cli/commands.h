@@ -1,7 +1,7 @@
 #pragma once
 /// @file commands.h
 /// @brief How each model adds its subcommands to `zoo train`, `zoo eval`, `zoo sample`,
-/// and the tools with verbs of their own (`zoo bpe ...`).
+/// and the tools with verbs of their own (`zoo bpe ...`, `zoo word2vec ...`).
 
 #include <CLI/CLI.hpp>
 
@@ -11,12 +11,22 @@ namespace zoo::cli {
 struct Verbs {
   CLI::App* train;  ///< `zoo train`: models add `zoo train NAME`
   CLI::App* eval;   ///< `zoo eval`: models add `zoo eval NAME`
+  CLI::App* generate = nullptr;  ///< `zoo generate`: models add `zoo generate NAME`
 };
 
 /// `zoo train mlp|cnn`, `zoo eval mlp|cnn`.
 void add_classifier_commands(const Verbs& verbs);
 
+/// `zoo train lstm-mnist`, `zoo eval lstm-mnist`: sequential MNIST.
+void add_lstm_mnist_commands(const Verbs& verbs);
+
+/// `zoo train char-lstm`, `zoo generate char-lstm`: the byte-level LSTM language model.
+void add_char_lstm_commands(const Verbs& verbs);
+
 /// `zoo bpe train|encode|decode|show`: a tokenizer has verbs of its own, not a model's.
 void add_bpe_commands(CLI::App& app);
+
+/// `zoo word2vec train|neighbors|analogy|eval`: word vectors, with verbs of their own.
+void add_word2vec_commands(CLI::App& app);
 
 }  // namespace zoo::cli

@@ -17,8 +17,13 @@ int main(int argc, char** argv) {
   verbs.train->require_subcommand(1);
   verbs.eval = app.add_subcommand("eval", "Evaluate a trained model");
   verbs.eval->require_subcommand(1);
+  verbs.generate = app.add_subcommand("generate", "Generate from a trained model");
+  verbs.generate->require_subcommand(1);
   zoo::cli::add_classifier_commands(verbs);
+  zoo::cli::add_lstm_mnist_commands(verbs);
+  zoo::cli::add_char_lstm_commands(verbs);
   zoo::cli::add_bpe_commands(app);
+  zoo::cli::add_word2vec_commands(app);
 
   try {
     app.parse(argc, argv);  // the chosen subcommand runs in its callback

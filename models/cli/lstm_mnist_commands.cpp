@@ -1,0 +1,78 @@
+/// @file lstm_mnist_commands.cpp
+/// @brief `zoo train lstm-mnist` and `zoo eval lstm-mnist`: sequential MNIST.
+
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "autograd/ops.h"
+#include "models/cli/commands.h"
+#include "models/lstm_mnist/train.h"
+#include "nn/data/mnist.h"
+#include "nn/io/safetensors.h"
+
+namespace zoo::cli {
+
+void add_lstm_mnist_commands(const Verbs& verbs) {
+  auto options = std::make_shared<models::LstmMnistOptions>();
+  CLI::App* cmd = verbs.train->add_subcommand(
+      "lstm-mnist", "Train an LSTM that reads MNIST images row by row (sequential MNIST)");
+  cmd->add_option("--data", options->data_dir, "Folder with the MNIST IDX files (default data/mnist)");
+  cmd->add_option("--hidden", options->model.hidden_size, "LSTM hidden units")->capture_default_str();
+  cmd->add_option("--layers", options->model.num_layers, "LSTM layers")->capture_default_str();
+  cmd->add_option("--dropout", options->model.dropout, "Dropout between LSTM layers")
+      ->capture_default_str();
+  cmd->add_option("--epochs", options->epochs, "Epochs")->capture_default_str();
+  cmd->add_option("--batch-size", options->batch_size, "Batch size")->capture_default_str();
+  cmd->add_option("--lr", options->lr, "Peak learning rate (cosine-annealed)")->capture_default_str();
+  cmd->add_option("--optimizer", options->optimizer, "adam, adamw, sgd or muon")->capture_default_str();
+  cmd->add_option("--clip", options->clip_grad_norm, "Gradient norm limit (0: off)")
+      ->capture_default_str();
+  cmd->add_option("--seed", options->seed, "Random seed")->capture_default_str();
+  cmd->add_option("--threads", options->threads, "Threads (default: ZOO_NUM_THREADS or all cores)");
+  cmd->add_option("--out", options->out, "Output folder")->capture_default_str();
+  cmd->add_flag("--resume", options->resume, "Continue from OUT/checkpoint.safetensors");
+  cmd->add_option("--save-every", options->save_every, "Checkpoint every N steps (0: per epoch)")
+      ->capture_default_str();
+  cmd->add_option("--train-limit", options->train_limit, "Use only the first N training images");
+  cmd->callback([options] {
+    const models::ClassifierResult r = models::train_lstm_mnist(*options);
+    fmt::print("{}\n", nlohmann::json{{"model", "lstm-mnist"},
+                                      {"test_accuracy", r.test_accuracy},
+                                      {"test_loss", r.test_loss},
+                                      {"train_loss", r.train_loss},
+                                      {"epochs", r.epochs},
+                                      {"steps", r.steps},
+                                      {"seconds", r.seconds},
+                                      {"samples_per_second", r.samples_per_second},
+                                      {"weights", options->out + "/model.safetensors"}}
+                           .dump());
+  });
+
+  struct EvalOptions {
+    std::string weights = "runs/lstm-mnist/model.safetensors";
+    std::string data_dir;
+    models::LstmMnistConfig model;
+    int threads = 0;
+  };
+  auto eval = std::make_shared<EvalOptions>();
+  CLI::App* ecmd = verbs.eval->add_subcommand("lstm-mnist", "Test accuracy and loss of trained lstm-mnist weights");
+  ecmd->add_option("--weights", eval->weights, "model.safetensors")->capture_default_str();
+  ecmd->add_option("--data", eval->data_dir, "Folder with the MNIST IDX files (default data/mnist)");
+  ecmd->add_option("--hidden", eval->model.hidden_size, "LSTM hidden units")->capture_default_str();
+  ecmd->add_option("--layers", eval->model.num_layers, "LSTM layers")->capture_default_str();
+  ecmd->add_option("--threads", eval->threads, "Threads");
+  ecmd->callback([eval] {
+    if (eval->threads > 0) set_num_threads(eval->threads);
+    models::LstmMnist model(eval->model);
+    model.load_state_dict(nn::load_safetensors(eval->weights).tensors);
+    const std::string dir = eval->data_dir.empty() ? "data/mnist" : eval->data_dir;
+    const nn::MnistData test = nn::load_mnist(dir, false, eval->data_dir.empty() ? -1 : 0);
+    const auto [loss, accuracy] = models::evaluate_classifier(model, test.images, test.labels);
+    fmt::print("{}\n", nlohmann::json{{"model", "lstm-mnist"}, {"test_accuracy", accuracy},
+                                      {"test_loss", loss}, {"weights", eval->weights}}
+                           .dump());
+  });
+}
+
+}  // namespace zoo::cli
