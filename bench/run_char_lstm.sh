@@ -12,6 +12,7 @@
 #   OUT_DIR    where runs and JSON lines go (default: $BUILD_DIR/bench-results/char-lstm)
 #   THREADS    thread counts to run (default: "1")
 #   STEPS      optimizer steps (default: zoo's default, 3000)
+#   SEED       the seed of both runs (default: 0); each tool draws its own numbers from it
 #   PYTHON     the Python that has torch (default: /usr/bin/python3)
 # Other settings are zoo's defaults, passed to both explicitly below.
 set -euo pipefail
@@ -21,9 +22,10 @@ BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 OUT_DIR=${OUT_DIR:-$BUILD_DIR/bench-results/char-lstm}
 THREADS=${THREADS:-"1"}
 STEPS=${STEPS:-3000}
+SEED=${SEED:-0}
 PYTHON=${PYTHON:-/usr/bin/python3}
 COMMON=(--steps "$STEPS" --batch-size 32 --seq-len 64 --embed 64 --hidden 256 --layers 1
-        --lr 2e-3 --clip 1.0 --seed 0)
+        --lr 2e-3 --clip 1.0 --seed "$SEED")
 
 [ -f "$ROOT/data/brown/train.txt" ] || "$ROOT/data/fetch_brown.sh"
 mkdir -p "$OUT_DIR"
