@@ -13,6 +13,21 @@
 #include "nn/io/safetensors.h"
 
 namespace zoo::cli {
+
+void add_classifier_training_flags(CLI::App& cmd, models::ClassifierOptions& o) {
+  cmd.add_option("--batch-size", o.batch_size, "Batch size")->capture_default_str();
+  cmd.add_option("--lr", o.lr, "Peak learning rate (cosine-annealed)")->capture_default_str();
+  cmd.add_option("--optimizer", o.optimizer, "adam, adamw, sgd or muon")->capture_default_str();
+  cmd.add_option("--clip", o.clip_grad_norm, "Gradient norm limit (0: off)")->capture_default_str();
+  cmd.add_option("--seed", o.seed, "Random seed")->capture_default_str();
+  cmd.add_option("--threads", o.threads, "Threads (default: ZOO_NUM_THREADS or all cores)");
+  cmd.add_option("--out", o.out, "Output folder")->capture_default_str();
+  cmd.add_flag("--resume", o.resume, "Continue from OUT/checkpoint.safetensors");
+  cmd.add_option("--save-every", o.save_every, "Checkpoint every N steps (0: per epoch)")
+      ->capture_default_str();
+  cmd.add_option("--train-limit", o.train_limit, "Use only the first N training images");
+}
+
 namespace {
 
 void add_train(CLI::App& train, const std::string& name, const std::string& description) {
@@ -24,16 +39,7 @@ void add_train(CLI::App& train, const std::string& name, const std::string& desc
   cmd->add_option("--data", options->data_dir,
                   "Folder with the IDX files (default data/mnist or data/fashion-mnist)");
   cmd->add_option("--epochs", options->epochs, "Epochs (default: mlp 10, cnn 6)");
-  cmd->add_option("--batch-size", options->batch_size, "Batch size")->capture_default_str();
-  cmd->add_option("--lr", options->lr, "Peak learning rate (cosine-annealed)")->capture_default_str();
-  cmd->add_option("--optimizer", options->optimizer, "adam, adamw, sgd or muon")->capture_default_str();
-  cmd->add_option("--seed", options->seed, "Random seed")->capture_default_str();
-  cmd->add_option("--threads", options->threads, "Threads (default: ZOO_NUM_THREADS or all cores)");
-  cmd->add_option("--out", options->out, "Output folder")->capture_default_str();
-  cmd->add_flag("--resume", options->resume, "Continue from OUT/checkpoint.safetensors");
-  cmd->add_option("--save-every", options->save_every, "Checkpoint every N steps (0: per epoch)")
-      ->capture_default_str();
-  cmd->add_option("--train-limit", options->train_limit, "Use only the first N training images");
+  add_classifier_training_flags(*cmd, *options);
   cmd->callback([options] {
     const models::ClassifierResult r = models::train_classifier(*options);
     // The final line: one JSON object with what was measured.

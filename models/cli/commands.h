@@ -5,6 +5,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "models/classifier/train.h"
+
 namespace zoo::cli {
 
 /// The top-level verbs; each model adds a subcommand under those it supports.
@@ -16,6 +18,11 @@ struct Verbs {
 
 /// `zoo train mlp|cnn`, `zoo eval mlp|cnn`.
 void add_classifier_commands(const Verbs& verbs);
+
+/// The flags every image classifier trained by `train_classifier` shares (batch size,
+/// learning rate, optimizer, clipping, seed, threads, output, resume, checkpoints),
+/// bound to `options`. Shared by `zoo train mlp|cnn` and `zoo train lstm-mnist`.
+void add_classifier_training_flags(CLI::App& cmd, models::ClassifierOptions& options);
 
 /// `zoo train lstm-mnist`, `zoo eval lstm-mnist`: sequential MNIST.
 void add_lstm_mnist_commands(const Verbs& verbs);

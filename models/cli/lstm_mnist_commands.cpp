@@ -17,24 +17,14 @@ void add_lstm_mnist_commands(const Verbs& verbs) {
   auto options = std::make_shared<models::LstmMnistOptions>();
   CLI::App* cmd = verbs.train->add_subcommand(
       "lstm-mnist", "Train an LSTM that reads MNIST images row by row (sequential MNIST)");
-  cmd->add_option("--data", options->data_dir, "Folder with the MNIST IDX files (default data/mnist)");
+  cmd->add_option("--data", options->training.data_dir,
+                  "Folder with the MNIST IDX files (default data/mnist)");
   cmd->add_option("--hidden", options->model.hidden_size, "LSTM hidden units")->capture_default_str();
   cmd->add_option("--layers", options->model.num_layers, "LSTM layers")->capture_default_str();
   cmd->add_option("--dropout", options->model.dropout, "Dropout between LSTM layers")
       ->capture_default_str();
-  cmd->add_option("--epochs", options->epochs, "Epochs")->capture_default_str();
-  cmd->add_option("--batch-size", options->batch_size, "Batch size")->capture_default_str();
-  cmd->add_option("--lr", options->lr, "Peak learning rate (cosine-annealed)")->capture_default_str();
-  cmd->add_option("--optimizer", options->optimizer, "adam, adamw, sgd or muon")->capture_default_str();
-  cmd->add_option("--clip", options->clip_grad_norm, "Gradient norm limit (0: off)")
-      ->capture_default_str();
-  cmd->add_option("--seed", options->seed, "Random seed")->capture_default_str();
-  cmd->add_option("--threads", options->threads, "Threads (default: ZOO_NUM_THREADS or all cores)");
-  cmd->add_option("--out", options->out, "Output folder")->capture_default_str();
-  cmd->add_flag("--resume", options->resume, "Continue from OUT/checkpoint.safetensors");
-  cmd->add_option("--save-every", options->save_every, "Checkpoint every N steps (0: per epoch)")
-      ->capture_default_str();
-  cmd->add_option("--train-limit", options->train_limit, "Use only the first N training images");
+  cmd->add_option("--epochs", options->training.epochs, "Epochs")->capture_default_str();
+  add_classifier_training_flags(*cmd, options->training);
   cmd->callback([options] {
     const models::ClassifierResult r = models::train_lstm_mnist(*options);
     fmt::print("{}\n", nlohmann::json{{"model", "lstm-mnist"},
@@ -45,7 +35,7 @@ void add_lstm_mnist_commands(const Verbs& verbs) {
                                       {"steps", r.steps},
                                       {"seconds", r.seconds},
                                       {"samples_per_second", r.samples_per_second},
-                                      {"weights", options->out + "/model.safetensors"}}
+                                      {"weights", options->training.out + "/model.safetensors"}}
                            .dump());
   });
 

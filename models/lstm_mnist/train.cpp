@@ -4,32 +4,21 @@
 
 namespace zoo::models {
 
-ClassifierOptions classifier_options(const LstmMnistOptions& o) {
-  ClassifierOptions c;
-  c.model = "lstm-mnist";
-  c.dataset = "mnist";
-  c.data_dir = o.data_dir;
-  c.epochs = o.epochs;
-  c.batch_size = o.batch_size;
-  c.lr = o.lr;
-  c.optimizer = o.optimizer;
-  c.seed = o.seed;
-  c.threads = o.threads;
-  c.out = o.out;
-  c.resume = o.resume;
-  c.save_every = o.save_every;
-  c.train_limit = o.train_limit;
-  c.test_limit = o.test_limit;
-  c.stop_after = o.stop_after;
-  c.quiet = o.quiet;
-  c.clip_grad_norm = o.clip_grad_norm;
-  c.make_model = [config = o.model] { return std::make_shared<LstmMnist>(config); };
-  return c;
+ClassifierOptions lstm_mnist_defaults() {
+  ClassifierOptions o;
+  o.model = "lstm-mnist";
+  o.dataset = "mnist";
+  o.epochs = 10;
+  o.clip_grad_norm = 1.0;
+  o.out = "runs/lstm-mnist";
+  return o;
 }
 
 ClassifierResult train_lstm_mnist(const LstmMnistOptions& options) {
-  ZOO_CHECK(options.epochs > 0, "train lstm-mnist: --epochs must be positive, got {}", options.epochs);
-  return train_classifier(classifier_options(options));
+  ClassifierOptions o = options.training;
+  ZOO_CHECK(o.epochs > 0, "train lstm-mnist: --epochs must be positive, got {}", o.epochs);
+  o.make_model = [config = options.model] { return std::make_shared<LstmMnist>(config); };
+  return train_classifier(o);
 }
 
 }  // namespace zoo::models

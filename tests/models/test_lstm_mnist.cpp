@@ -17,13 +17,13 @@ namespace {
 models::LstmMnistOptions fixture_options(const std::string& out) {
   models::LstmMnistOptions o;
   o.model.hidden_size = 32;
-  o.data_dir = std::string(ZOO_TEST_DATA_DIR) + "/mnist-mini";
-  o.out = (fs::temp_directory_path() / out).string();
-  fs::remove_all(o.out);
-  o.batch_size = 20;
-  o.lr = 1e-2;
-  o.quiet = true;
-  o.save_every = 3;
+  o.training.data_dir = std::string(ZOO_TEST_DATA_DIR) + "/mnist-mini";
+  o.training.out = (fs::temp_directory_path() / out).string();
+  fs::remove_all(o.training.out);
+  o.training.batch_size = 20;
+  o.training.lr = 1e-2;
+  o.training.quiet = true;
+  o.training.save_every = 3;
   return o;
 }
 
@@ -49,9 +49,9 @@ TEST_CASE("lstm-mnist: names, shapes, rows as steps", "[lstm_mnist]") {
 
 TEST_CASE("lstm-mnist: training on the fixture drives the loss down", "[lstm_mnist]") {
   auto o = fixture_options("zoo-test-lstm-mnist");
-  o.epochs = 6;
-  const auto data = nn::load_mnist(o.data_dir, true, /*expected_count=*/0);
-  manual_seed(o.seed);
+  o.training.epochs = 6;
+  const auto data = nn::load_mnist(o.training.data_dir, true, /*expected_count=*/0);
+  manual_seed(o.training.seed);
   models::LstmMnist untrained(o.model);
   const double initial = models::evaluate_classifier(untrained, data.images, data.labels).first;
   const auto r = models::train_lstm_mnist(o);
@@ -60,25 +60,25 @@ TEST_CASE("lstm-mnist: training on the fixture drives the loss down", "[lstm_mni
   INFO("initial loss " << initial << ", final train loss " << r.train_loss);
   REQUIRE(initial > 2.0);                 // about ln 10 for random weights
   REQUIRE(r.train_loss < 0.6 * initial);  // it learns the 200 images
-  REQUIRE(fs::exists(fs::path(o.out) / "model.safetensors"));
+  REQUIRE(fs::exists(fs::path(o.training.out) / "model.safetensors"));
   // The saved weights load into a fresh model by name.
   models::LstmMnist loaded(o.model);
-  loaded.load_state_dict(nn::load_safetensors(fs::path(o.out) / "model.safetensors").tensors);
+  loaded.load_state_dict(nn::load_safetensors(fs::path(o.training.out) / "model.safetensors").tensors);
 }
 
 TEST_CASE("lstm-mnist: a resumed run ends bit-identical to an uninterrupted one", "[lstm_mnist]") {
   auto whole = fixture_options("zoo-test-lstm-mnist-whole");
-  whole.epochs = 2;
+  whole.training.epochs = 2;
   models::train_lstm_mnist(whole);
   auto parts = fixture_options("zoo-test-lstm-mnist-parts");
-  parts.epochs = 2;
-  parts.stop_after = 7;  // mid-epoch, after the checkpoint of step 6
+  parts.training.epochs = 2;
+  parts.training.stop_after = 7;  // mid-epoch, after the checkpoint of step 6
   REQUIRE_FALSE(models::train_lstm_mnist(parts).finished);
-  parts.stop_after = 0;
-  parts.resume = true;
+  parts.training.stop_after = 0;
+  parts.training.resume = true;
   REQUIRE(models::train_lstm_mnist(parts).finished);
-  const auto a = nn::load_safetensors(fs::path(whole.out) / "model.safetensors").tensors;
-  const auto b = nn::load_safetensors(fs::path(parts.out) / "model.safetensors").tensors;
+  const auto a = nn::load_safetensors(fs::path(whole.training.out) / "model.safetensors").tensors;
+  const auto b = nn::load_safetensors(fs::path(parts.training.out) / "model.safetensors").tensors;
   for (const auto& [name, t] : a) {
     INFO(name);
     REQUIRE(allclose(t, b.at(name), 0, 0));

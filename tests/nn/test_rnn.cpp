@@ -190,22 +190,28 @@ TEST_CASE("RNN, LSTM, GRU: a layer is its cell stepped over the sequence", "[lay
     set(base->bias_ih, w[2]);
     set(base->bias_hh, w[3]);
   };
-  SECTION("RNN") {
-    RNN layer(RNNOptions(3, 2).nonlinearity("relu").bidirectional(true));
+  // A layer with one state (RNN, GRU) against a fresh cell from `make_cell`, per direction.
+  auto check_one_state = [&](auto& layer, const auto& make_cell) {
     layer.to(kFloat64);
     const auto [y, h] = layer.forward(x, h0);
     for (std::int64_t d = 0; d < 2; ++d) {
-      RNNCell cell(RNNCellOptions(3, 2).nonlinearity("relu"));
-      cell.to(kFloat64);
-      copy_weights(cell, layer.all_weights[static_cast<std::size_t>(d)]);
+      auto cell = make_cell();
+      cell->to(kFloat64);
+      copy_weights(*cell, layer.all_weights[static_cast<std::size_t>(d)]);
       Tensor state = h0[d];
       for (std::int64_t s = 0; s < 4; ++s) {
         const std::int64_t t = d == 0 ? s : 3 - s;
-        state = cell.forward(x[t], state);
+        state = cell->forward(x[t], state);
         require_close(y[t].narrow(1, 2 * d, 2), state);
       }
       require_close(h[d], state);
     }
+  };
+  SECTION("RNN") {
+    RNN layer(RNNOptions(3, 2).nonlinearity("relu").bidirectional(true));
+    check_one_state(layer, [] {
+      return std::make_shared<RNNCell>(RNNCellOptions(3, 2).nonlinearity("relu"));
+    });
   }
   SECTION("LSTM, fused and composed") {
     for (bool fused : {true, false}) {
@@ -230,20 +236,7 @@ TEST_CASE("RNN, LSTM, GRU: a layer is its cell stepped over the sequence", "[lay
   }
   SECTION("GRU") {
     GRU layer(GRUOptions(3, 2).bidirectional(true));
-    layer.to(kFloat64);
-    const auto [y, h] = layer.forward(x, h0);
-    for (std::int64_t d = 0; d < 2; ++d) {
-      GRUCell cell(3, 2);
-      cell.to(kFloat64);
-      copy_weights(cell, layer.all_weights[static_cast<std::size_t>(d)]);
-      Tensor state = h0[d];
-      for (std::int64_t s = 0; s < 4; ++s) {
-        const std::int64_t t = d == 0 ? s : 3 - s;
-        state = cell.forward(x[t], state);
-        require_close(y[t].narrow(1, 2 * d, 2), state);
-      }
-      require_close(h[d], state);
-    }
+    check_one_state(layer, [] { return std::make_shared<GRUCell>(3, 2); });
   }
 }
 
