@@ -11,6 +11,7 @@
 #include "autograd/error.h"
 #include "autograd/parallel.h"
 #include "models/cli/commands.h"
+#include "models/common/metrics.h"
 #include "models/common/progress.h"
 #include "models/word2vec/evaluate.h"
 #include "models/word2vec/train.h"
@@ -39,7 +40,8 @@ void add_train(CLI::App& parent) {
   w2v::TrainOptions& t = o->train;
   CLI::App* cmd = parent.add_subcommand("train", "Learn word vectors from a text file (one sentence a line)");
   cmd->add_option("--input", o->input, "Plain text, one sentence a line, words separated by spaces")->capture_default_str();
-  cmd->add_option("--out", o->out, "Where to write the vectors")->capture_default_str();
+  cmd->add_option("--out", o->out, "Where to write the vectors; metrics.jsonl goes in the same folder")
+      ->capture_default_str();
   cmd->add_option("--format", o->format, "text, binary, or auto: binary if --out ends in .bin")->capture_default_str();
   cmd->add_flag("--cbow", t.cbow, "CBOW instead of skip-gram");
   cmd->add_option("--dim", t.dim, "Size of the vectors")->capture_default_str();
@@ -64,11 +66,13 @@ void add_train(CLI::App& parent) {
     ZOO_CHECK(fs::exists(o->input), "zoo word2vec train: no input file '{}'{}", o->input,
               o->input == kDefaultInput ? " (fetch the Brown corpus with data/fetch_brown.sh)" : "");
     const std::string text = w2v::read_text_file(o->input);
+    const fs::path out_dir = fs::path(o->out).has_parent_path() ? fs::path(o->out).parent_path() : fs::path(".");
+    models::MetricsWriter metrics(out_dir.string(), false);
 
     // The progress line counts steps of 10,000 corpus words; the trainer reports about
     // that often, from its first thread.
     std::unique_ptr<models::ProgressLine> progress;
-    std::int64_t last_step = 0, last_words = 0;
+    std::int64_t last_step = 0, last_words = 0, last_percent = 0;
     options.on_progress = [&](const w2v::TrainProgress& p) {
       if (!progress)
         progress = std::make_unique<models::ProgressLine>(
@@ -78,15 +82,21 @@ void add_train(CLI::App& parent) {
         const std::int64_t words = s == step ? p.words_done - last_words : 0;
         progress->update(s, words, fmt::format("lr {:.5f}", p.alpha));
       }
+      // metrics.jsonl: a record each time the run passes another 1% of its words.
+      const std::int64_t percent = 100 * p.words_done / std::max<std::int64_t>(1, p.words_total);
+      if (percent > last_percent) {
+        metrics.write({{"words_done", p.words_done}, {"words_total", p.words_total}, {"alpha", p.alpha},
+                       {"seconds", p.seconds}, {"words_per_second", p.words_done / std::max(p.seconds, 1e-9)}});
+        last_percent = percent;
+      }
       if (step > last_step) last_words = p.words_done;
       last_step = std::max(last_step, step);
     };
     const w2v::TrainResult r = w2v::train(text, options);
     if (progress) progress->finish(fmt::format("{} words, vocabulary {}", r.stats.words_done, r.vocab.size()));
 
-    if (fs::path(o->out).has_parent_path()) fs::create_directories(fs::path(o->out).parent_path());
     w2v::save_vectors(o->out, {r.vocab.words(), r.model.dim, r.model.input}, format);
-    fmt::print("{}\n", nlohmann::json{{"vectors", o->out},
+    const nlohmann::json summary{{"vectors", o->out},
                                       {"format", format == w2v::VectorFormat::binary ? "binary" : "text"},
                                       {"vocab_size", r.vocab.size()},
                                       {"dim", r.model.dim},
@@ -98,8 +108,9 @@ void add_train(CLI::App& parent) {
                                       {"prepare_seconds", r.prepare_seconds},
                                       {"seconds", r.stats.seconds},
                                       {"words_per_second", r.words_per_second(options.epochs)},
-                                      {"threads", r.stats.threads}}
-                           .dump());
+                                      {"threads", r.stats.threads}};
+    metrics.write(summary);
+    fmt::print("{}\n", summary.dump());
   });
 }
 
