@@ -33,7 +33,10 @@ struct CharLstmOptions {
   std::int64_t valid_bytes = 0;     ///< validate on the first N bytes of valid.txt (0: all)
   std::uint64_t seed = 0;           ///< initialisation and sampling
   int threads = 0;                  ///< 0: ZOO_NUM_THREADS or all cores
-  std::string out = "runs/char-lstm";  ///< metrics.jsonl and model.safetensors
+  std::string out = "runs/char-lstm";  ///< metrics.jsonl, checkpoint.safetensors, model.safetensors
+  bool resume = false;              ///< continue from out/checkpoint.safetensors
+  std::int64_t save_every = 500;    ///< checkpoint every this many steps (and at the end)
+  std::int64_t stop_after = 0;      ///< stop after this many steps, as if interrupted (tests)
   bool quiet = false;               ///< no progress line
 };
 
@@ -45,6 +48,7 @@ struct CharLstmResult {
   double seconds = 0;            ///< wall time of the training loop (validation excluded)
   double tokens_per_second = 0;  ///< training bytes per second
   std::string sample;            ///< 200 bytes sampled at temperature 0.8 after training
+  bool finished = false;         ///< false if stopped early by `stop_after`
 };
 
 /// The bytes of `text` as B streams side by side: (B, ⌊N/B⌋) int64, stream b holding
@@ -56,11 +60,26 @@ Tensor byte_streams(const std::string& text, std::int64_t streams);
 /// \f$\frac{1}{\ln 2}\cdot\f$ the mean cross-entropy of every prediction.
 double evaluate_bpc(CharLstm& model, const Tensor& streams, std::int64_t seq_len);
 
+/// Bits per character of `model` on the text file `path` (its first `limit` bytes; 0:
+/// all) cut into `streams` streams and read in chunks of `seq_len` (`evaluate_bpc`):
+/// with the training run's B and T and valid.txt, the figure training reports. A missing
+/// file is an error naming it.
+double evaluate_bpc_on_file(CharLstm& model, const std::string& path, std::int64_t streams,
+                            std::int64_t seq_len, std::int64_t limit = 0);
+
 /// Trains as `options` say, writes `metrics.jsonl` and `model.safetensors` (with the
 /// model sizes in its metadata, for `zoo generate char-lstm`) into `options.out`.
+///
+/// Every `save_every` steps, and at the end, it writes `checkpoint.safetensors`: the
+/// weights, Adam's moments, the step, the dropout generator, the LSTM state carried into
+/// the next chunk (`extra.state.h`, `extra.state.c`) and the running loss and time. A run
+/// continued with `resume` ends with the same parameters, bit for bit, as one that was
+/// never interrupted (same options, same thread count); resuming with a larger `steps`
+/// trains on from where the run ended.
 CharLstmResult train_char_lstm(const CharLstmOptions& options);
 
-/// Loads a `model.safetensors` written by `train_char_lstm`, its sizes from the metadata.
+/// Loads the model of a `model.safetensors` or a `checkpoint.safetensors` written by
+/// `train_char_lstm`, its sizes from the file's metadata.
 std::shared_ptr<CharLstm> load_char_lstm(const std::string& path);
 
 }  // namespace zoo::models

@@ -142,7 +142,7 @@ ClassifierResult train_classifier(const ClassifierOptions& o) {
     ZOO_CHECK(fs::exists(checkpoint_path), "resume: no checkpoint at '{}'", checkpoint_path.string());
     pos = restore(checkpoint_path, *model, *optimizer, schedule, o);
   }
-  MetricsWriter metrics(o.out, o.resume);
+  MetricsWriter metrics(o.out, o.resume ? std::optional(pos.step) : std::nullopt);
 
   ClassifierResult result;
   const auto started = std::chrono::steady_clock::now();

@@ -27,7 +27,7 @@ void add_classifier_training_flags(CLI::App& cmd, models::ClassifierOptions& opt
 /// `zoo train lstm-mnist`, `zoo eval lstm-mnist`: sequential MNIST.
 void add_lstm_mnist_commands(const Verbs& verbs);
 
-/// `zoo train char-lstm`, `zoo generate char-lstm`: the byte-level LSTM language model.
+/// `zoo train char-lstm`, `zoo generate char-lstm`, `zoo eval char-lstm`: the byte-level LSTM language model.
 void add_char_lstm_commands(const Verbs& verbs);
 
 /// `zoo bpe train|encode|decode|show`: a tokenizer has verbs of its own, not a model's.

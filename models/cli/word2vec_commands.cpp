@@ -67,7 +67,7 @@ void add_train(CLI::App& parent) {
               o->input == kDefaultInput ? " (fetch the Brown corpus with data/fetch_brown.sh)" : "");
     const std::string text = w2v::read_text_file(o->input);
     const fs::path out_dir = fs::path(o->out).has_parent_path() ? fs::path(o->out).parent_path() : fs::path(".");
-    models::MetricsWriter metrics(out_dir.string(), false);
+    models::MetricsWriter metrics(out_dir.string());
 
     // The progress line counts steps of 10,000 corpus words; the trainer reports about
     // that often, from its first thread.

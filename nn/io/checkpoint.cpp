@@ -12,6 +12,7 @@ constexpr const char* kFormatKey = "format";
 constexpr const char* kFormat = "zoo-checkpoint";
 constexpr const char* kModelPrefix = "model.";
 constexpr const char* kOptimizerPrefix = "optim.";
+constexpr const char* kExtraPrefix = "extra.";
 constexpr const char* kRngPrefix = "rng.";
 
 bool starts_with(const std::string& s, const std::string& prefix) {
@@ -42,6 +43,7 @@ void save_checkpoint(const std::filesystem::path& path, const Checkpoint& checkp
   for (const auto& [name, tensor] : checkpoint.model) tensors.insert(kModelPrefix + name, tensor);
   for (const auto& [name, tensor] : checkpoint.optimizer)
     tensors.insert(kOptimizerPrefix + name, tensor);
+  for (const auto& [name, tensor] : checkpoint.extra) tensors.insert(kExtraPrefix + name, tensor);
 
   SafetensorsMetadata metadata;
   for (const auto& [key, value] : checkpoint.metadata) {
@@ -75,15 +77,16 @@ Checkpoint load_checkpoint(const std::filesystem::path& path) {
     else if (key != kFormatKey && key != "step" && key != "epoch")
       checkpoint.metadata[key] = value;
   }
-  const std::string model_prefix = kModelPrefix, optimizer_prefix = kOptimizerPrefix;
+  const std::string model_prefix = kModelPrefix, optimizer_prefix = kOptimizerPrefix, extra_prefix = kExtraPrefix;
   for (const auto& [name, tensor] : contents.tensors) {
     if (starts_with(name, model_prefix))
       checkpoint.model.insert(name.substr(model_prefix.size()), tensor);
     else if (starts_with(name, optimizer_prefix))
       checkpoint.optimizer.insert(name.substr(optimizer_prefix.size()), tensor);
+    else if (starts_with(name, extra_prefix))
+      checkpoint.extra.insert(name.substr(extra_prefix.size()), tensor);
     else
-      throw Error(
-          fmt::format("{}: tensor '{}' is neither under 'model.' nor under 'optim.'", file, name));
+      throw Error(fmt::format("{}: tensor '{}' is not under 'model.', 'optim.' or 'extra.'", file, name));
   }
   return checkpoint;
 }

@@ -9,6 +9,7 @@
 /// |------------------------|-------------------------------------------------------|
 /// | tensors `model.NAME`   | the model's `state_dict()`                            |
 /// | tensors `optim.NAME`   | the optimizer's state (moments, step counts)          |
+/// | tensors `extra.NAME`   | anything else the run carries (a recurrent state, ...) |
 /// | `__metadata__` `format`| "zoo-checkpoint", to recognise the file               |
 /// | `step`, `epoch`        | the training position, as decimal integers            |
 /// | `rng.NAME`             | each named generator's `Generator::get_state()`       |
@@ -40,6 +41,9 @@ struct Checkpoint {
   StateDict model;
   /// The optimizer's tensors, stored under "optim." + name.
   StateDict optimizer;
+  /// Other tensors the run needs to continue, stored under "extra." + name: for example
+  /// the LSTM state that truncated backpropagation through time carries between batches.
+  StateDict extra;
   /// Optimizer steps taken so far.
   std::int64_t step = 0;
   /// Epochs completed so far (or the epoch in progress: the trainer decides and documents).

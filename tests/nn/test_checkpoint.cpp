@@ -17,6 +17,7 @@ Checkpoint sample_checkpoint(Generator& model_rng, Generator& loader_rng) {
   c.model.insert("fc1.bias", zeros({4}));
   c.optimizer.insert("0.exp_avg", randn({4, 3}, kFloat32, model_rng));
   c.optimizer.insert("0.step", scalar_tensor(17, kInt64));
+  c.extra.insert("lstm_state.h", randn({1, 2, 3}, kFloat32, model_rng));
   c.step = 1234;
   c.epoch = 3;
   c.generators["default"] = model_rng.get_state();
@@ -36,6 +37,8 @@ TEST_CASE("checkpoint: everything round-trips", "[checkpoint]") {
 
   REQUIRE(loaded.model.size() == 2);
   REQUIRE(loaded.optimizer.size() == 2);
+  REQUIRE(loaded.extra.size() == 1);
+  CHECK(test::same_bytes(saved.extra.at("lstm_state.h"), loaded.extra.at("lstm_state.h")));
   for (const auto& [name, t] : saved.model) CHECK(test::same_bytes(t, loaded.model.at(name)));
   for (const auto& [name, t] : saved.optimizer)
     CHECK(test::same_bytes(t, loaded.optimizer.at(name)));
@@ -60,7 +63,7 @@ TEST_CASE("checkpoint: the file is an ordinary safetensors file", "[checkpoint]"
   save_checkpoint(dir / "ckpt.safetensors", sample_checkpoint(a, b));
   const SafetensorsFile raw = load_safetensors(dir / "ckpt.safetensors");
   for (const char* name :
-       {"model.fc1.weight", "model.fc1.bias", "optim.0.exp_avg", "optim.0.step"}) {
+       {"model.fc1.weight", "model.fc1.bias", "optim.0.exp_avg", "optim.0.step", "extra.lstm_state.h"}) {
     INFO(name);
     CHECK(raw.tensors.contains(name));
   }
