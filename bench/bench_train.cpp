@@ -1,15 +1,17 @@
 /// @file bench_train.cpp
-/// @brief Training speed of the MNIST classifiers: samples/s of zoo's training step.
+/// @brief Training speed of the MNIST models: samples/s of zoo's training step.
 ///
 /// The step is the one of `zoo train` (models/classifier/train.cpp): forward through
 /// `make_mlp()` or `make_cnn()` in train mode (dropout on), cross-entropy, `zero_grad`,
-/// backward, Adam (lr 1e-3) step, cosine schedule step, `loss.item()`. Batches of 128
+/// backward, Adam (lr 1e-3) step, cosine schedule step, `loss.item()`. For `--model vae`
+/// it is the one of `zoo train vae` (models/vae/train.cpp): binarise the batch, encode,
+/// sample z, decode, −ELBO, backward, Adam (lr 1e-3, constant). Batches of 128
 /// real MNIST training images (data/mnist, the IDX files), taken in file order: batch b
 /// is images [128 b, 128 b + 128), so bench/bench_train.py feeds PyTorch exactly the
 /// same pixels. Each run makes a fresh model and optimizer, trains `--warmup` steps
 /// untimed, then times `--steps` steps; the rate reported is the median over `--runs`.
 ///
-///   bench_train [--model mlp|cnn|all] [--threads N] [--steps 100] [--warmup 10]
+///   bench_train [--model mlp|cnn|vae|all] [--threads N] [--steps 100] [--warmup 10]
 ///               [--runs 3] [--data DIR] [--json] [--profile]
 ///               [--max-foreign 0.15] [--retries 6]
 ///
@@ -52,6 +54,7 @@
 #include "autograd/ops.h"
 #include "models/classifier/model.h"
 #include "models/common/make_optimizer.h"
+#include "models/vae/train.h"
 #include "nn/data/mnist.h"
 #include "nn/optim/optim.h"
 
@@ -148,10 +151,33 @@ struct Trainer {
   }
 };
 
+/// The VAE (784-400-20) and Adam, as `zoo train vae` makes them (constant learning rate).
+struct VaeTrainer {
+  zoo::models::Vae model;
+  std::unique_ptr<zoo::optim::Optimizer> optimizer;
+
+  VaeTrainer(const std::string&, std::int64_t) {
+    zoo::manual_seed(0);
+    model.train();
+    optimizer = zoo::models::make_optimizer("adam", model.named_parameters(), kLr);
+  }
+
+  /// One training step, exactly as in models/vae/train.cpp: binarise, ELBO, Adam; returns −ELBO.
+  double step(const zoo::Tensor& images, const zoo::Tensor&) {
+    const zoo::Tensor x = zoo::models::binarize(images.reshape({images.size(0), 784}), zoo::default_generator());
+    const zoo::Tensor loss = zoo::neg(zoo::mean(zoo::models::elbo_parts(model, x, zoo::default_generator()).elbo()));
+    optimizer->zero_grad();
+    loss.backward();
+    optimizer->step();
+    return loss.item();
+  }
+};
+
 /// Samples/s of one run: warm-up steps, then timed steps.
+template <class T>
 double run_once(const std::string& name, const Batches& data, const Options& opt,
                 double* step_seconds, double* foreign, double* cpu_use) {
-  Trainer t(name, opt.warmup + opt.steps);
+  T t(name, opt.warmup + opt.steps);
   std::int64_t b = 0;
   for (int i = 0; i < opt.warmup; ++i, ++b) t.step(data.x(b), data.y(b));
   double loss_sum = 0;
@@ -171,7 +197,8 @@ void measure(const std::string& name, const Batches& data, const Options& opt) {
   int rejected = 0;
   while (static_cast<int>(rates.size()) < opt.runs) {
     double s = 0, f = 0, c = 0;
-    const double rate = run_once(name, data, opt, &s, &f, &c);
+    const double rate = name == "vae" ? run_once<VaeTrainer>(name, data, opt, &s, &f, &c)
+                                      : run_once<Trainer>(name, data, opt, &s, &f, &c);
     if (f > opt.max_foreign && rejected < opt.retries) {  // another job shared the cores
       ++rejected;
       continue;
@@ -296,7 +323,8 @@ Options parse(int argc, char** argv) {
   Options opt;
   std::string model = "all";
   CLI::App app{"zoo bench_train: training samples/s of the MNIST classifiers"};
-  app.add_option("--model", model, "mlp, cnn or all")->check(CLI::IsMember({"mlp", "cnn", "all"}));
+  app.add_option("--model", model, "mlp, cnn, vae, or all (mlp and cnn)")
+      ->check(CLI::IsMember({"mlp", "cnn", "vae", "all"}));
   app.add_option("--threads", opt.threads, "Threads (0: ZOO_NUM_THREADS or all cores)");
   app.add_option("--steps", opt.steps, "Timed steps per run")->check(CLI::PositiveNumber);
   app.add_option("--warmup", opt.warmup, "Untimed steps before them")->check(CLI::NonNegativeNumber);
@@ -331,6 +359,7 @@ int main(int argc, char** argv) {
                   opt.runs, static_cast<long long>(train.images.size(0)), opt.data.c_str());
     std::fflush(stdout);
     for (const std::string& name : opt.models) {
+      if (opt.profile && name == "vae") throw std::runtime_error("--profile cuts a Sequential; the VAE is not one");
       if (opt.profile) profile(name, data, opt);
       else measure(name, data, opt);
     }

@@ -10,6 +10,7 @@
 The same models as zoo's make_mlp / make_cnn (torch.nn.Sequential, same layers, same
 default initialisation scheme), Adam lr 1e-3, CosineAnnealingLR over the steps run,
 cross-entropy, float32, zero_grad(set_to_none=True) as zoo does, loss.item() every step.
+--model vae: zoo's VAE step (binarise, one-sample ELBO, Adam lr 1e-3 constant).
 Batch b is MNIST training images [128 b, 128 b + 128) in file order, read from the same
 IDX files as zoo (numpy; torchvision is not needed), scaled to [0, 1].
 
@@ -127,6 +128,48 @@ class Trainer:
         return loss.item()
 
 
+class Vae:
+    """zoo's models::Vae (784-400-20): encoder Linear-ReLU, mean and log-variance heads,
+    decoder Linear-ReLU-Linear to logits, the same parameter shapes."""
+
+    def __init__(self):
+        from torch import nn
+        self.encoder = nn.Sequential(nn.Linear(784, 400), nn.ReLU())
+        self.mean, self.log_var = nn.Linear(400, 20), nn.Linear(400, 20)
+        self.decoder = nn.Sequential(nn.Linear(20, 400), nn.ReLU(), nn.Linear(400, 784))
+        self.modules = nn.ModuleList([self.encoder, self.mean, self.log_var, self.decoder])
+
+    def negative_elbo(self, images):
+        """Binarise, encode, sample z, decode: the mean of −(log p(x|z) − KL), as zoo's step."""
+        import torch
+        import torch.nn.functional as F
+        x = (torch.rand_like(images) < images).float()
+        h = self.encoder(x)
+        mu, log_var = self.mean(h), self.log_var(h)
+        z = mu + torch.exp(0.5 * log_var) * torch.randn_like(mu)
+        log_likelihood = -F.binary_cross_entropy_with_logits(self.decoder(z), x, reduction="none").sum(1)
+        kl = 0.5 * (mu.pow(2) + log_var.exp() - 1 - log_var).sum(1)
+        return -(log_likelihood - kl).mean()
+
+
+class VaeTrainer:
+    """The VAE and Adam (constant learning rate), as zoo train vae makes them."""
+
+    def __init__(self, name, total_steps, foreach):
+        import torch
+        torch.manual_seed(0)
+        self.model = Vae()
+        kwargs = {"foreach": True} if foreach else {}
+        self.optimizer = torch.optim.Adam(self.model.modules.parameters(), lr=LR, **kwargs)
+
+    def step(self, x, y):
+        loss = self.model.negative_elbo(x.reshape(x.shape[0], 784))
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return loss.item()
+
+
 class Batches:
     def __init__(self, x, y):
         self.x_all, self.y_all = x, y
@@ -142,7 +185,7 @@ class Batches:
 
 
 def run_once(name, data, args):
-    t = Trainer(name, args.warmup + args.steps, args.foreach)
+    t = (VaeTrainer if name == "vae" else Trainer)(name, args.warmup + args.steps, args.foreach)
     b = 0
     for _ in range(args.warmup):
         t.step(data.x(b), data.y(b))
@@ -308,7 +351,7 @@ def profile_table(paths):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", default="all", choices=["mlp", "cnn", "all"])
+    p.add_argument("--model", default="all", choices=["mlp", "cnn", "vae", "all"])
     p.add_argument("--threads", type=int, default=0, help="torch.set_num_threads(N)")
     p.add_argument("--steps", type=int, default=100)
     p.add_argument("--warmup", type=int, default=10)

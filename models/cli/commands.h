@@ -14,6 +14,7 @@ struct Verbs {
   CLI::App* train;  ///< `zoo train`: models add `zoo train NAME`
   CLI::App* eval;   ///< `zoo eval`: models add `zoo eval NAME`
   CLI::App* generate = nullptr;  ///< `zoo generate`: models add `zoo generate NAME`
+  CLI::App* sample = nullptr;    ///< `zoo sample`: generative image models add `zoo sample NAME`
 };
 
 /// `zoo train mlp|cnn`, `zoo eval mlp|cnn`.
@@ -29,6 +30,10 @@ void add_lstm_mnist_commands(const Verbs& verbs);
 
 /// `zoo train char-lstm`, `zoo generate char-lstm`, `zoo eval char-lstm`: the byte-level LSTM language model.
 void add_char_lstm_commands(const Verbs& verbs);
+
+
+/// `zoo train vae`, `zoo eval vae`, `zoo sample vae`: the variational autoencoder on MNIST.
+void add_vae_commands(const Verbs& verbs);
 
 /// `zoo bpe train|encode|decode|show`: a tokenizer has verbs of its own, not a model's.
 void add_bpe_commands(CLI::App& app);

@@ -19,9 +19,12 @@ int main(int argc, char** argv) {
   verbs.eval->require_subcommand(1);
   verbs.generate = app.add_subcommand("generate", "Generate from a trained model");
   verbs.generate->require_subcommand(1);
+  verbs.sample = app.add_subcommand("sample", "Draw images from a trained generative model");
+  verbs.sample->require_subcommand(1);
   zoo::cli::add_classifier_commands(verbs);
   zoo::cli::add_lstm_mnist_commands(verbs);
   zoo::cli::add_char_lstm_commands(verbs);
+  zoo::cli::add_vae_commands(verbs);
   zoo::cli::add_bpe_commands(app);
   zoo::cli::add_word2vec_commands(app);
 
