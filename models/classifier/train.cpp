@@ -49,15 +49,6 @@ std::pair<double, double> evaluate_classifier(nn::Module& model, const Tensor& i
 
 namespace {
 
-/// The first `limit` examples (all if 0).
-nn::MnistData take(nn::MnistData data, std::int64_t limit) {
-  if (limit > 0 && limit < data.images.size(0)) {
-    data.images = data.images.narrow(0, 0, limit).contiguous();
-    data.labels = data.labels.narrow(0, 0, limit).contiguous();
-  }
-  return data;
-}
-
 /// Where a run is, everything a checkpoint must hold besides the tensors.
 struct Position {
   std::int64_t epoch = 0;       // the epoch in progress (0-based)
@@ -118,8 +109,8 @@ ClassifierResult train_classifier(const ClassifierOptions& o) {
   // default folders must hold the full 60000/10000 splits; a folder given with --data
   // may hold fewer (a subset, or the test fixture).
   const std::int64_t expected = o.data_dir.empty() ? -1 : 0;
-  const nn::MnistData train = take(nn::load_mnist(data_dir, true, expected), o.train_limit);
-  const nn::MnistData test = take(nn::load_mnist(data_dir, false, expected), o.test_limit);
+  const nn::MnistData train = nn::first_examples(nn::load_mnist(data_dir, true, expected), o.train_limit);
+  const nn::MnistData test = nn::first_examples(nn::load_mnist(data_dir, false, expected), o.test_limit);
   nn::DataLoaderOptions loader_options;
   loader_options.batch_size = o.batch_size;
   loader_options.shuffle = true;

@@ -15,6 +15,7 @@ struct Verbs {
   CLI::App* eval;   ///< `zoo eval`: models add `zoo eval NAME`
   CLI::App* generate = nullptr;  ///< `zoo generate`: models add `zoo generate NAME`
   CLI::App* sample = nullptr;    ///< `zoo sample`: generative image models add `zoo sample NAME`
+  CLI::App* inpaint = nullptr;   ///< `zoo inpaint`: models that fill in missing pixels add `zoo inpaint NAME`
 };
 
 /// `zoo train mlp|cnn`, `zoo eval mlp|cnn`.
@@ -31,6 +32,8 @@ void add_lstm_mnist_commands(const Verbs& verbs);
 /// `zoo train char-lstm`, `zoo generate char-lstm`, `zoo eval char-lstm`: the byte-level LSTM language model.
 void add_char_lstm_commands(const Verbs& verbs);
 
+/// `zoo train nice`, `zoo eval nice`, `zoo sample nice`, `zoo inpaint nice`: the NICE flow on MNIST.
+void add_nice_commands(const Verbs& verbs);
 
 /// `zoo train vae`, `zoo eval vae`, `zoo sample vae`: the variational autoencoder on MNIST.
 void add_vae_commands(const Verbs& verbs);

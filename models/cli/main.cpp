@@ -21,10 +21,13 @@ int main(int argc, char** argv) {
   verbs.generate->require_subcommand(1);
   verbs.sample = app.add_subcommand("sample", "Draw images from a trained generative model");
   verbs.sample->require_subcommand(1);
+  verbs.inpaint = app.add_subcommand("inpaint", "Fill in the missing pixels of test images");
+  verbs.inpaint->require_subcommand(1);
   zoo::cli::add_classifier_commands(verbs);
   zoo::cli::add_lstm_mnist_commands(verbs);
   zoo::cli::add_char_lstm_commands(verbs);
   zoo::cli::add_vae_commands(verbs);
+  zoo::cli::add_nice_commands(verbs);
   zoo::cli::add_bpe_commands(app);
   zoo::cli::add_word2vec_commands(app);
 

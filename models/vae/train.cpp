@@ -60,7 +60,10 @@ namespace {
 /// The sizes and data of a model as file metadata: what `load_vae` reads back.
 nn::SafetensorsMetadata model_metadata(const VaeOptions& o) {
   std::string hidden;
-  for (const std::int64_t h : o.model.hidden) hidden += (hidden.empty() ? "" : ",") + std::to_string(h);
+  for (const std::int64_t h : o.model.hidden) {
+    if (!hidden.empty()) hidden += ',';
+    hidden += std::to_string(h);
+  }
   return {{"model", "vae"},
           {"input_dim", std::to_string(o.model.input_dim)},
           {"hidden", hidden},

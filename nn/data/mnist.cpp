@@ -45,4 +45,12 @@ MnistData load_mnist(const std::filesystem::path& dir, bool train, std::int64_t 
   return data;
 }
 
+MnistData first_examples(MnistData data, std::int64_t limit) {
+  if (limit > 0 && limit < data.images.size(0)) {
+    data.images = data.images.narrow(0, 0, limit).contiguous();
+    data.labels = data.labels.narrow(0, 0, limit).contiguous();
+  }
+  return data;
+}
+
 }  // namespace zoo::nn

@@ -35,4 +35,8 @@ struct MnistData {
 MnistData load_mnist(const std::filesystem::path& dir, bool train = true,
                      std::int64_t expected_count = -1);
 
+/// The first `limit` examples of `data` (all of them if `limit` is 0 or larger than the
+/// split): how trainers use a cut-down split (`--train-limit`, tests).
+MnistData first_examples(MnistData data, std::int64_t limit);
+
 }  // namespace zoo::nn

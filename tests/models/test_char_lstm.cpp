@@ -10,7 +10,7 @@
 #include "models/char_lstm/train.h"
 #include "nn/io/checkpoint.h"
 #include "nn/io/safetensors.h"
-#include "test_util.h"
+#include "model_test_util.h"
 
 using namespace zoo;
 namespace fs = std::filesystem;
@@ -152,13 +152,8 @@ TEST_CASE("char-lstm: a run interrupted and resumed ends bit for bit as an unint
   REQUIRE(resumed.valid_bpc == full.valid_bpc);
   REQUIRE(resumed.train_bpc == full.train_bpc);
   REQUIRE(resumed.sample == full.sample);
-  const auto a = nn::load_safetensors(fs::path(straight.out) / "model.safetensors").tensors;
-  const auto b = nn::load_safetensors(fs::path(o.out) / "model.safetensors").tensors;
-  REQUIRE(a.size() == b.size());
-  for (const auto& [name, t] : a) {
-    INFO("parameter " << name);
-    REQUIRE(t.to_vector<float>() == b.at(name).to_vector<float>());
-  }
+  test::require_same_weights(fs::path(straight.out) / "model.safetensors",
+                             fs::path(o.out) / "model.safetensors");
 
   // zoo eval char-lstm's figure, from the weights or from the checkpoint, is the one
   // training reported.

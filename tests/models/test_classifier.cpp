@@ -7,7 +7,7 @@
 #include "models/classifier/train.h"
 #include "nn/data/mnist.h"
 #include "nn/io/safetensors.h"
-#include "test_util.h"
+#include "model_test_util.h"
 
 using namespace zoo;
 namespace fs = std::filesystem;
@@ -78,13 +78,8 @@ TEST_CASE("a resumed run ends bit-identical to an uninterrupted one", "[classifi
     REQUIRE(resumed.finished);
     REQUIRE(resumed.steps == full.steps);
 
-    const auto a = nn::load_safetensors(fs::path(straight.out) / "model.safetensors").tensors;
-    const auto b = nn::load_safetensors(fs::path(interrupted.out) / "model.safetensors").tensors;
-    REQUIRE(a.size() == b.size());
-    for (const auto& [name, t] : a) {
-      INFO("parameter " << name);
-      REQUIRE(t.to_vector<float>() == b.at(name).to_vector<float>());  // bit for bit
-    }
+    test::require_same_weights(fs::path(straight.out) / "model.safetensors",
+                               fs::path(interrupted.out) / "model.safetensors");
     REQUIRE(resumed.test_loss == full.test_loss);
   }
 }

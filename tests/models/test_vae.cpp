@@ -11,7 +11,7 @@
 #include "models/vae/pictures.h"
 #include "models/vae/train.h"
 #include "nn/io/safetensors.h"
-#include "test_util.h"
+#include "model_test_util.h"
 
 using namespace zoo;
 namespace fs = std::filesystem;
@@ -147,13 +147,8 @@ TEST_CASE("vae: a resumed run ends bit-identical to an uninterrupted one", "[vae
   const models::VaeResult resumed = models::train_vae(o);
   REQUIRE(resumed.steps == full.steps);
   REQUIRE(resumed.test.elbo == full.test.elbo);
-  const auto a = nn::load_safetensors(fs::path(straight.out) / "model.safetensors").tensors;
-  const auto b = nn::load_safetensors(fs::path(o.out) / "model.safetensors").tensors;
-  REQUIRE(a.size() == b.size());
-  for (const auto& [name, t] : a) {
-    INFO("parameter " << name);
-    REQUIRE(t.to_vector<float>() == b.at(name).to_vector<float>());
-  }
+  test::require_same_weights(fs::path(straight.out) / "model.safetensors",
+                             fs::path(o.out) / "model.safetensors");
   o.model.latent_dim = 8;
   REQUIRE_THROWS_WITH(models::train_vae(o), Catch::Matchers::Contains("latent_dim"));
 }
