@@ -39,7 +39,8 @@ struct NiceOptions {
   NiceConfig model{.dim = 784, .coupling_layers = 4, .hidden_size = 1000, .hidden_layers = 5, .prior = "logistic"};
   std::string data_dir = "data/mnist";  ///< MNIST's IDX files
   /// Passes over the training images. The paper trained for 1500 (1980.50 nats); 20 take
-  /// about half an hour on one core and reach 1795 nats, 4.70 bits/dim (tutorials/12_nice).
+  /// about half an hour on one core (15 minutes on two) and reach 1795 nats, 4.70
+  /// bits/dim (tutorials/12_nice).
   std::int64_t epochs = 20;
   std::int64_t batch_size = 200;        ///< images per step (the paper's 200)
   double lr = 1e-3;                     ///< Adam's learning rate (the paper's), constant
