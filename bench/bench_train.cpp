@@ -5,13 +5,14 @@
 /// `make_mlp()` or `make_cnn()` in train mode (dropout on), cross-entropy, `zero_grad`,
 /// backward, Adam (lr 1e-3) step, cosine schedule step, `loss.item()`. For `--model vae`
 /// it is the one of `zoo train vae` (models/vae/train.cpp): binarise the batch, encode,
-/// sample z, decode, −ELBO, backward, Adam (lr 1e-3, constant). Batches of 128
+/// sample z, decode, −ELBO, backward, Adam (lr 1e-3, constant). For `--model unet`, DDPM's
+/// step on the U-Net of models/unet (see `UnetTrainer`). Batches of 128
 /// real MNIST training images (data/mnist, the IDX files), taken in file order: batch b
 /// is images [128 b, 128 b + 128), so bench/bench_train.py feeds PyTorch exactly the
 /// same pixels. Each run makes a fresh model and optimizer, trains `--warmup` steps
 /// untimed, then times `--steps` steps; the rate reported is the median over `--runs`.
 ///
-///   bench_train [--model mlp|cnn|vae|all] [--threads N] [--steps 100] [--warmup 10]
+///   bench_train [--model mlp|cnn|vae|unet|all] [--threads N] [--steps 100] [--warmup 10]
 ///               [--runs 3] [--data DIR] [--json] [--profile]
 ///               [--max-foreign 0.15] [--retries 6]
 ///
@@ -54,6 +55,8 @@
 #include "autograd/ops.h"
 #include "models/classifier/model.h"
 #include "models/common/make_optimizer.h"
+#include "models/ddpm/process.h"
+#include "models/unet/unet.h"
 #include "models/vae/train.h"
 #include "nn/data/mnist.h"
 #include "nn/optim/optim.h"
@@ -173,6 +176,41 @@ struct VaeTrainer {
   }
 };
 
+/// The U-Net of DDPM and rectified flow (C = 32, levels 28/14/7, 10 classes) with Adam, and
+/// DDPM's training step: images to [-1, 1], a step t uniform in 1..1000 and noise ε per
+/// image, x_t = √ᾱ_t x₀ + √(1 − ᾱ_t) ε, labels dropped (to "no class") with probability
+/// 0.1, loss = mean (ε_θ(x_t, t, y) − ε)².
+struct UnetTrainer {
+  zoo::models::UNet model;
+  zoo::models::NoiseSchedule schedule = zoo::models::NoiseSchedule::linear();
+  std::unique_ptr<zoo::optim::Optimizer> optimizer;
+
+  UnetTrainer(const std::string&, std::int64_t) : model(unet_config()) {
+    model.train();
+    optimizer = zoo::models::make_optimizer("adam", model.named_parameters(), kLr);
+  }
+  static zoo::models::UNetConfig unet_config() {
+    zoo::manual_seed(0);
+    return {.num_classes = 10};
+  }
+
+  double step(const zoo::Tensor& images, const zoo::Tensor& labels) {
+    using namespace zoo;
+    const std::int64_t n = images.size(0);
+    const Tensor x0 = images * 2.0 - 1.0;
+    const Tensor t = randint(1, schedule.steps + 1, {n});
+    const Tensor noise = randn(x0.shape());
+    const Tensor x_t = models::q_sample(schedule, x0, t, noise);
+    const Tensor keep = lt(rand({n}), full({n}, 0.9));  // drop 10% of the labels
+    const Tensor y = where(keep, labels, full({n}, 10.0, kInt64));
+    const Tensor loss = mse_loss(model.forward(x_t, t.to(kFloat32), y), noise);
+    optimizer->zero_grad();
+    loss.backward();
+    optimizer->step();
+    return loss.item();
+  }
+};
+
 /// Samples/s of one run: warm-up steps, then timed steps.
 template <class T>
 double run_once(const std::string& name, const Batches& data, const Options& opt,
@@ -197,8 +235,9 @@ void measure(const std::string& name, const Batches& data, const Options& opt) {
   int rejected = 0;
   while (static_cast<int>(rates.size()) < opt.runs) {
     double s = 0, f = 0, c = 0;
-    const double rate = name == "vae" ? run_once<VaeTrainer>(name, data, opt, &s, &f, &c)
-                                      : run_once<Trainer>(name, data, opt, &s, &f, &c);
+    const double rate = name == "vae"    ? run_once<VaeTrainer>(name, data, opt, &s, &f, &c)
+                        : name == "unet" ? run_once<UnetTrainer>(name, data, opt, &s, &f, &c)
+                                         : run_once<Trainer>(name, data, opt, &s, &f, &c);
     if (f > opt.max_foreign && rejected < opt.retries) {  // another job shared the cores
       ++rejected;
       continue;
@@ -323,8 +362,8 @@ Options parse(int argc, char** argv) {
   Options opt;
   std::string model = "all";
   CLI::App app{"zoo bench_train: training samples/s of the MNIST classifiers"};
-  app.add_option("--model", model, "mlp, cnn, vae, or all (mlp and cnn)")
-      ->check(CLI::IsMember({"mlp", "cnn", "vae", "all"}));
+  app.add_option("--model", model, "mlp, cnn, vae, unet, or all (mlp and cnn)")
+      ->check(CLI::IsMember({"mlp", "cnn", "vae", "unet", "all"}));
   app.add_option("--threads", opt.threads, "Threads (0: ZOO_NUM_THREADS or all cores)");
   app.add_option("--steps", opt.steps, "Timed steps per run")->check(CLI::PositiveNumber);
   app.add_option("--warmup", opt.warmup, "Untimed steps before them")->check(CLI::NonNegativeNumber);
@@ -359,7 +398,8 @@ int main(int argc, char** argv) {
                   opt.runs, static_cast<long long>(train.images.size(0)), opt.data.c_str());
     std::fflush(stdout);
     for (const std::string& name : opt.models) {
-      if (opt.profile && name == "vae") throw std::runtime_error("--profile cuts a Sequential; the VAE is not one");
+      if (opt.profile && (name == "vae" || name == "unet"))
+        throw std::runtime_error("--profile cuts a Sequential; " + name + " is not one");
       if (opt.profile) profile(name, data, opt);
       else measure(name, data, opt);
     }

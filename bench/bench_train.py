@@ -11,6 +11,7 @@ The same models as zoo's make_mlp / make_cnn (torch.nn.Sequential, same layers, 
 default initialisation scheme), Adam lr 1e-3, CosineAnnealingLR over the steps run,
 cross-entropy, float32, zero_grad(set_to_none=True) as zoo does, loss.item() every step.
 --model vae: zoo's VAE step (binarise, one-sample ELBO, Adam lr 1e-3 constant).
+--model unet: DDPM's step on zoo's U-Net (make_unet, the same layers in the same order).
 Batch b is MNIST training images [128 b, 128 b + 128) in file order, read from the same
 IDX files as zoo (numpy; torchvision is not needed), scaled to [0, 1].
 
@@ -170,6 +171,126 @@ class VaeTrainer:
         return loss.item()
 
 
+def make_unet():
+    """zoo's models::UNet with its defaults and 10 classes: the same layers, shapes and order."""
+    import math
+    import torch
+    from torch import nn
+    import torch.nn.functional as F
+
+    def timestep_embedding(t, dim):
+        half = dim // 2
+        omega = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float32) / half)
+        angles = t.float()[:, None] * omega[None, :]
+        return torch.cat([torch.sin(angles), torch.cos(angles)], 1)
+
+    class ResBlock(nn.Module):
+        def __init__(self, cin, cout, emb):
+            super().__init__()
+            self.norm1, self.conv1 = nn.GroupNorm(8, cin), nn.Conv2d(cin, cout, 3, padding=1)
+            self.emb_proj = nn.Linear(emb, cout)
+            self.norm2, self.conv2 = nn.GroupNorm(8, cout), nn.Conv2d(cout, cout, 3, padding=1)
+            self.skip = nn.Conv2d(cin, cout, 1) if cin != cout else None
+
+        def forward(self, x, e):
+            h = self.conv1(F.silu(self.norm1(x))) + self.emb_proj(F.silu(e))[:, :, None, None]
+            h = self.conv2(F.silu(self.norm2(h)))
+            return (self.skip(x) if self.skip is not None else x) + h
+
+    class Attention(nn.Module):
+        def __init__(self, c, heads=4):
+            super().__init__()
+            self.heads, self.norm = heads, nn.GroupNorm(8, c)
+            self.qkv, self.out = nn.Conv2d(c, 3 * c, 1), nn.Conv2d(c, c, 1)
+
+        def forward(self, x):
+            n, c, hh, ww = x.shape
+            d, p = c // self.heads, hh * ww
+            q, k, v = self.qkv(self.norm(x)).reshape(n, 3, self.heads, d, p).unbind(1)
+            w = torch.softmax(q.transpose(2, 3) @ k / math.sqrt(d), dim=3)
+            return x + self.out((v @ w.transpose(2, 3)).reshape(n, c, hh, ww))
+
+    class UNet(nn.Module):
+        def __init__(self, c=32, mults=(1, 2, 2), classes=10):
+            super().__init__()
+            self.c, emb = c, 4 * c
+            self.conv_in = nn.Conv2d(1, c, 3, padding=1)
+            self.time_fc1, self.time_fc2 = nn.Linear(c, emb), nn.Linear(emb, emb)
+            self.class_embedding = nn.Embedding(classes + 1, emb)
+            self.down, self.downsample = nn.ModuleList(), nn.ModuleList()
+            skips, ch = [c], c
+            for i, m in enumerate(mults):
+                self.down.append(nn.ModuleList([ResBlock(ch, c * m, emb)]))
+                ch = c * m
+                skips.append(ch)
+                if i + 1 < len(mults):
+                    self.downsample.append(nn.Conv2d(ch, ch, 3, stride=2, padding=1))
+                    skips.append(ch)
+            self.mid1, self.mid_attention, self.mid2 = ResBlock(ch, ch, emb), Attention(ch), ResBlock(ch, ch, emb)
+            self.up, self.upsample = nn.ModuleList(), nn.ModuleList()
+            for i in reversed(range(len(mults))):
+                blocks = nn.ModuleList()
+                for _ in range(2):
+                    blocks.append(ResBlock(ch + skips.pop(), c * mults[i], emb))
+                    ch = c * mults[i]
+                self.up.append(blocks)
+                if i > 0:
+                    self.upsample.append(nn.Conv2d(ch, ch, 3, padding=1))
+            self.norm_out, self.conv_out = nn.GroupNorm(8, ch), nn.Conv2d(ch, 1, 3, padding=1)
+            nn.init.zeros_(self.conv_out.weight)
+            nn.init.zeros_(self.conv_out.bias)
+
+        def forward(self, x, t, y):
+            e = self.time_fc2(F.silu(self.time_fc1(timestep_embedding(t, self.c)))) + self.class_embedding(y)
+            h = self.conv_in(x)
+            skips = [h]
+            for i, blocks in enumerate(self.down):
+                for block in blocks:
+                    h = block(h, e)
+                    skips.append(h)
+                if i < len(self.downsample):
+                    h = self.downsample[i](h)
+                    skips.append(h)
+            h = self.mid2(self.mid_attention(self.mid1(h, e)), e)
+            for i, blocks in enumerate(self.up):
+                for block in blocks:
+                    h = block(torch.cat([h, skips.pop()], 1), e)
+                if i < len(self.upsample):
+                    h = self.upsample[i](F.interpolate(h, size=skips[-1].shape[2:], mode="nearest"))
+            return self.conv_out(F.silu(self.norm_out(h)))
+
+    return UNet()
+
+
+class UnetTrainer:
+    """DDPM's training step on the U-Net, as bench_train.cpp's UnetTrainer."""
+
+    def __init__(self, name, total_steps, foreach):
+        import torch
+        torch.manual_seed(0)
+        self.model = make_unet()
+        betas = torch.linspace(1e-4, 0.02, 1000, dtype=torch.float64)
+        self.alpha_bar = torch.cat([torch.ones(1, dtype=torch.float64), torch.cumprod(1 - betas, 0)]).float()
+        kwargs = {"foreach": True} if foreach else {}
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=LR, **kwargs)
+
+    def step(self, images, labels):
+        import torch
+        import torch.nn.functional as F
+        n = images.shape[0]
+        x0 = images * 2 - 1
+        t = torch.randint(1, 1001, (n,))
+        noise = torch.randn_like(x0)
+        a = self.alpha_bar[t][:, None, None, None]
+        x_t = a.sqrt() * x0 + (1 - a).sqrt() * noise
+        y = torch.where(torch.rand(n) < 0.9, labels, torch.full((n,), 10))
+        loss = F.mse_loss(self.model(x_t, t.float(), y), noise)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return loss.item()
+
+
 class Batches:
     def __init__(self, x, y):
         self.x_all, self.y_all = x, y
@@ -185,7 +306,7 @@ class Batches:
 
 
 def run_once(name, data, args):
-    t = (VaeTrainer if name == "vae" else Trainer)(name, args.warmup + args.steps, args.foreach)
+    t = {"vae": VaeTrainer, "unet": UnetTrainer}.get(name, Trainer)(name, args.warmup + args.steps, args.foreach)
     b = 0
     for _ in range(args.warmup):
         t.step(data.x(b), data.y(b))
@@ -351,7 +472,7 @@ def profile_table(paths):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", default="all", choices=["mlp", "cnn", "vae", "all"])
+    p.add_argument("--model", default="all", choices=["mlp", "cnn", "vae", "unet", "all"])
     p.add_argument("--threads", type=int, default=0, help="torch.set_num_threads(N)")
     p.add_argument("--steps", type=int, default=100)
     p.add_argument("--warmup", type=int, default=10)

@@ -83,6 +83,15 @@ TEST_CASE("unet: shapes, classes, and the zero output of a new network", "[unet]
   REQUIRE_FALSE(allclose(none, net.forward(x, t, from_vector(std::vector<std::int64_t>{4, 4}, {2})), 1e-6, 1e-6));
 }
 
+TEST_CASE("unet: the default network's size", "[unet]") {
+  // 1,063,905 parameters: the count of bench/bench_train.py's PyTorch twin (make_unet),
+  // which the speed comparison trains, so the two are the same network.
+  models::UNet net({.num_classes = 10});
+  std::int64_t count = 0;
+  for (const auto& [name, p] : net.named_parameters()) count += p.numel();
+  REQUIRE(count == 1063905);
+}
+
 TEST_CASE("unet: the loss reaches every parameter", "[unet]") {
   manual_seed(1);
   models::UNet net({.base_channels = 8, .channel_mults = {1, 2}, .groups = 4, .attention_heads = 2});
