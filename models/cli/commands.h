@@ -38,10 +38,16 @@ void add_nice_commands(const Verbs& verbs);
 /// `zoo train vae`, `zoo eval vae`, `zoo sample vae`: the variational autoencoder on MNIST.
 void add_vae_commands(const Verbs& verbs);
 
+/// `zoo train ddpm`, `zoo sample ddpm`: the denoising diffusion model on MNIST.
+void add_ddpm_commands(const Verbs& verbs);
+
 /// `zoo bpe train|encode|decode|show`: a tokenizer has verbs of its own, not a model's.
 void add_bpe_commands(CLI::App& app);
 
 /// `zoo word2vec train|neighbors|analogy|eval`: word vectors, with verbs of their own.
 void add_word2vec_commands(CLI::App& app);
+
+/// `zoo eval-samples`: the sample-quality metric of generated MNIST images (models/sample_quality/).
+void add_eval_samples_commands(CLI::App& app);
 
 }  // namespace zoo::cli
