@@ -41,6 +41,9 @@ void add_vae_commands(const Verbs& verbs);
 /// `zoo train ddpm`, `zoo sample ddpm`: the denoising diffusion model on MNIST.
 void add_ddpm_commands(const Verbs& verbs);
 
+/// `zoo train flow`, `zoo sample flow`: rectified flow on MNIST, on the same U-Net.
+void add_flow_commands(const Verbs& verbs);
+
 /// `zoo bpe train|encode|decode|show`: a tokenizer has verbs of its own, not a model's.
 void add_bpe_commands(CLI::App& app);
 

@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   zoo::cli::add_vae_commands(verbs);
   zoo::cli::add_nice_commands(verbs);
   zoo::cli::add_ddpm_commands(verbs);
+  zoo::cli::add_flow_commands(verbs);
   zoo::cli::add_bpe_commands(app);
   zoo::cli::add_word2vec_commands(app);
   zoo::cli::add_eval_samples_commands(app);

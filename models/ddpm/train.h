@@ -20,6 +20,7 @@
 #include "autograd/generator.h"
 #include "autograd/tensor.h"
 #include "models/ddpm/schedule.h"
+#include "models/unet/training.h"
 #include "models/unet/unet.h"
 
 namespace zoo::models {
@@ -30,42 +31,21 @@ namespace zoo::models {
 Tensor ddpm_loss(UNet& net, const NoiseSchedule& schedule, const Tensor& x0, const Tensor& labels,
                  double label_dropout, Generator& gen);
 
-/// Everything `zoo train ddpm` can set.
-struct DdpmOptions {
-  UNetConfig model{.num_classes = 10};  ///< the U-Net; 10 classes for guidance (0: unconditional)
+/// Everything `zoo train ddpm` can set: the shared U-Net training settings (training.h)
+/// and the noise schedule.
+struct DdpmOptions : UNetTraining {
   std::string schedule = "linear";      ///< "linear" or "cosine"
   std::int64_t diffusion_steps = 1000;  ///< T
-  std::string data_dir = "data/mnist";  ///< the MNIST IDX files
-  std::int64_t epochs = 10;             ///< passes over the training images
-  std::int64_t batch_size = 128;        ///< images per step
-  double lr = 2e-4;                     ///< Adam's learning rate (Ho et al.'s), constant
-  double clip_grad_norm = 1.0;          ///< gradient norm limit (Ho et al.'s), 0: off
-  double ema_decay = 0.999;             ///< the sampling weights' moving average
-  double label_dropout = 0.1;           ///< for classifier-free guidance
-  std::uint64_t seed = 0;               ///< initialisation, shuffling, t, ε and label dropout
-  int threads = 0;                      ///< 0: ZOO_NUM_THREADS or all cores
-  std::string out = "runs/ddpm";        ///< metrics.jsonl, checkpoint, model.safetensors (EMA weights)
-  bool resume = false;                  ///< continue from out/checkpoint.safetensors
-  std::int64_t save_every = 100;        ///< also checkpoint every this many steps (0: per epoch)
-  std::int64_t train_limit = 0;         ///< use only the first N training images (0: all)
-  std::int64_t stop_after = 0;          ///< stop after this many steps, as if interrupted (tests)
-  bool quiet = false;                   ///< no progress line
+  DdpmOptions() { out = "runs/ddpm"; }
 };
 
 /// What a training run measured.
-struct DdpmResult {
-  double train_loss = 0;          ///< mean loss of the last epoch
-  std::int64_t epochs = 0;        ///< epochs trained
-  std::int64_t steps = 0;         ///< optimizer steps taken
-  double seconds = 0;             ///< wall time of training
-  double samples_per_second = 0;  ///< training images per second
-  bool finished = false;          ///< false if stopped early by `stop_after`
-};
+using DdpmResult = UNetTrainingResult;
 
-/// Trains as `options` say, logging to `options.out`: metrics.jsonl (a record per
-/// epoch), checkpoint.safetensors (weights, Adam, the EMA weights as `extra.ema.*`, the
-/// generator, the position), and model.safetensors with the EMA weights and the network's
-/// and schedule's sizes in its metadata. Resumable bit for bit (same options and threads).
+/// Trains with `ddpm_loss` in the shared loop (`train_unet`): metrics.jsonl,
+/// checkpoint.safetensors with the EMA weights, and model.safetensors holding the EMA
+/// weights with the network's and the schedule's sizes in its metadata. Resumable bit
+/// for bit (same options and threads).
 DdpmResult train_ddpm(const DdpmOptions& options);
 
 /// A network saved by `train_ddpm` (model.safetensors or a checkpoint, whose EMA weights

@@ -1,0 +1,211 @@
+/// @file diffusion_commands.cpp
+/// @brief `zoo train ddpm|flow` and `zoo sample ddpm|flow`: the two generative models on
+/// the shared U-Net, with the same training flags and the same sample output.
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "autograd/ops.h"
+#include "autograd/parallel.h"
+#include "models/cli/commands.h"
+#include "models/common/image_grid.h"
+#include "models/ddpm/sample.h"
+#include "models/ddpm/train.h"
+#include "models/flow/train.h"
+#include "models/sample_quality/samples_file.h"
+
+namespace zoo::cli {
+namespace {
+
+/// The flags of the shared U-Net training loop, bound to `o`.
+void add_unet_training_flags(CLI::App& cmd, models::UNetTraining& o) {
+  cmd.add_option("--channels", o.model.base_channels, "U-Net channels at full resolution")->capture_default_str();
+  cmd.add_option("--mults", o.model.channel_mults, "Channel multipliers per level")->delimiter(',')->capture_default_str();
+  cmd.add_option("--classes", o.model.num_classes, "Classes for guidance (0: unconditional)")->capture_default_str();
+  cmd.add_option("--data", o.data_dir, "Folder with the MNIST IDX files")->capture_default_str();
+  cmd.add_option("--epochs", o.epochs, "Passes over the training images")->capture_default_str();
+  cmd.add_option("--batch-size", o.batch_size, "Images per step")->capture_default_str();
+  cmd.add_option("--lr", o.lr, "Adam's learning rate")->capture_default_str();
+  cmd.add_option("--ema", o.ema_decay, "Decay of the weights' moving average used for sampling")->capture_default_str();
+  cmd.add_option("--label-dropout", o.label_dropout, "Probability of training without the label")->capture_default_str();
+  cmd.add_option("--seed", o.seed, "Random seed")->capture_default_str();
+  cmd.add_option("--threads", o.threads, "Threads (default: ZOO_NUM_THREADS or all cores)");
+  cmd.add_option("--out", o.out, "Output folder")->capture_default_str();
+  cmd.add_flag("--resume", o.resume, "Continue from OUT/checkpoint.safetensors (same options)");
+  cmd.add_option("--save-every", o.save_every, "Checkpoint every N steps (0: per epoch)")->capture_default_str();
+  cmd.add_flag("--quiet", o.quiet, "No progress line");
+}
+
+void print_training_result(const std::string& model, const models::UNetTrainingResult& r, const std::string& out) {
+  fmt::print("{}\n", nlohmann::json{{"model", model},
+                                    {"train_loss", r.train_loss},
+                                    {"epochs", r.epochs},
+                                    {"steps", r.steps},
+                                    {"seconds", r.seconds},
+                                    {"samples_per_second", r.samples_per_second},
+                                    {"weights", out + "/model.safetensors"}}
+                         .dump());
+}
+
+/// What every `zoo sample` of these models writes, and how many.
+struct SampleOutput {
+  std::string out;
+  std::string trajectory;  // DDPM only
+  std::string save;
+  std::int64_t per_class = 10;
+  std::int64_t count = 100;
+  std::uint64_t seed = 0;
+  int threads = 0;
+};
+
+void add_sample_output_flags(CLI::App& cmd, SampleOutput& s) {
+  cmd.add_option("--out", s.out, "The PNG grid to write")->capture_default_str();
+  cmd.add_option("--save", s.save, "Also write the images (and labels) for zoo eval-samples (safetensors)");
+  cmd.add_option("--per-class", s.per_class, "Images per class, a row each (conditional models)")->capture_default_str();
+  cmd.add_option("--count", s.count, "Images (unconditional models)")->capture_default_str();
+  cmd.add_option("--seed", s.seed, "Random seed")->capture_default_str();
+  cmd.add_option("--threads", s.threads, "Threads");
+}
+
+/// The labels to draw: `per_class` of each class in order (a grid row each), or none for
+/// an unconditional network; and how many images that is.
+std::pair<Tensor, std::int64_t> requested_labels(std::int64_t classes, const SampleOutput& s) {
+  if (classes == 0) return {Tensor(), s.count};
+  std::vector<std::int64_t> y;
+  for (std::int64_t c = 0; c < classes; ++c)
+    for (std::int64_t i = 0; i < s.per_class; ++i) y.push_back(c);
+  const auto n = static_cast<std::int64_t>(y.size());
+  return {from_vector(y, {n}), n};
+}
+
+/// Writes the grid (and the samples file) of x (n, 1, 28, 28) in [-1, 1].
+void write_samples(const SampleOutput& s, const Tensor& x, const Tensor& labels) {
+  const Tensor images = clamp((x + 1.0) * 0.5, 0.0, 1.0);  // [-1, 1] → [0, 1]
+  models::GridOptions grid;
+  grid.columns = labels.defined() ? s.per_class : 10;
+  models::save_image_grid(s.out, images, grid);
+  if (!s.save.empty())
+    models::save_samples_file(s.save, images, labels.defined() ? std::optional(labels) : std::nullopt);
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void add_ddpm_train(CLI::App& train) {
+  auto o = std::make_shared<models::DdpmOptions>();
+  CLI::App* cmd = train.add_subcommand("ddpm", "Train a denoising diffusion model (U-Net, classifier-free guidance) on MNIST");
+  add_unet_training_flags(*cmd, *o);
+  cmd->add_option("--schedule", o->schedule, "Noise schedule: linear or cosine")->capture_default_str();
+  cmd->add_option("--diffusion-steps", o->diffusion_steps, "T")->capture_default_str();
+  cmd->callback([o] { print_training_result("ddpm", models::train_ddpm(*o), o->out); });
+}
+
+void add_ddpm_sample(CLI::App& sample) {
+  struct Options {
+    std::string weights = "runs/ddpm/model.safetensors";
+    SampleOutput output{.out = "runs/ddpm/samples.png"};
+    models::DdpmSampling how;
+    std::string variance = "posterior";
+  };
+  auto s = std::make_shared<Options>();
+  CLI::App* cmd = sample.add_subcommand("ddpm", "Draw digits from a trained DDPM (a row per class if it has classes)");
+  cmd->add_option("--weights", s->weights, "model.safetensors or checkpoint.safetensors written by zoo train ddpm")
+      ->capture_default_str();
+  add_sample_output_flags(*cmd, s->output);
+  cmd->add_option("--sampler", s->how.sampler, "ddpm (ancestral, all T steps) or ddim")->capture_default_str();
+  cmd->add_option("--steps", s->how.steps, "DDIM's number of steps")->capture_default_str();
+  cmd->add_option("--eta", s->how.eta, "DDIM's noise (0: deterministic)")->capture_default_str();
+  cmd->add_option("--guidance", s->how.guidance, "Classifier-free guidance scale w (1: plain conditional)")
+      ->capture_default_str();
+  cmd->add_option("--variance", s->variance, "Ancestral sampling's variance: posterior or beta")->capture_default_str();
+  cmd->add_option("--trajectory", s->output.trajectory, "Also write the denoising of the first 8 images, step by step");
+  cmd->callback([s] {
+    if (s->output.threads > 0) set_num_threads(s->output.threads);
+    ZOO_CHECK(s->variance == "posterior" || s->variance == "beta",
+              "sample ddpm: --variance is posterior or beta, not '{}'", s->variance);
+    s->how.variance = s->variance == "beta" ? models::PosteriorVariance::beta : models::PosteriorVariance::posterior;
+    auto [net, schedule] = models::load_ddpm(s->weights);
+    const auto [labels, n] = requested_labels(net->config.num_classes, s->output);
+    // The trajectory: the first 8 images at 10 moments evenly spread over the steps.
+    std::vector<Tensor> snapshots;
+    const std::int64_t total = s->how.sampler == "ddpm" ? schedule.steps : s->how.steps;
+    std::int64_t done = 0;
+    const models::DdpmObserver observe = [&](std::int64_t, const Tensor& x) {
+      ++done;
+      if (!s->output.trajectory.empty() && (done * 10) / total != ((done - 1) * 10) / total)
+        snapshots.push_back(x.narrow(0, 0, std::min<std::int64_t>(8, n)));
+    };
+    Generator gen(s->output.seed);
+    const auto started = std::chrono::steady_clock::now();
+    const Tensor x = models::sample_ddpm(*net, schedule, n, labels, s->how, gen, observe);
+    const double seconds = seconds_since(started);
+    write_samples(s->output, x, labels);
+    if (!s->output.trajectory.empty()) {  // rows: images; columns: time, noise on the left
+      const Tensor steps = stack(snapshots, 1);  // (8, 10, 1, 28, 28)
+      models::GridOptions t;
+      t.columns = steps.size(1);
+      models::save_image_grid(s->output.trajectory, clamp((steps.reshape({-1, 1, 28, 28}) + 1.0) * 0.5, 0.0, 1.0), t);
+    }
+    fmt::print("{}\n", nlohmann::json{{"model", "ddpm"}, {"sampler", s->how.sampler}, {"steps", total},
+                                      {"guidance", s->how.guidance}, {"images", n}, {"seconds", seconds},
+                                      {"samples", s->output.out}}
+                           .dump());
+  });
+}
+
+void add_flow_train(CLI::App& train) {
+  auto o = std::make_shared<models::FlowOptions>();
+  CLI::App* cmd = train.add_subcommand("flow", "Train a rectified flow (U-Net, classifier-free guidance) on MNIST");
+  add_unet_training_flags(*cmd, *o);
+  cmd->add_option("--times", o->time_distribution, "Training times: uniform or logit-normal")->capture_default_str();
+  cmd->callback([o] { print_training_result("flow", models::train_flow(*o), o->out); });
+}
+
+void add_flow_sample(CLI::App& sample) {
+  struct Options {
+    std::string weights = "runs/flow/model.safetensors";
+    SampleOutput output{.out = "runs/flow/samples.png"};
+    models::FlowSampling how;
+  };
+  auto s = std::make_shared<Options>();
+  CLI::App* cmd = sample.add_subcommand("flow", "Draw digits from a trained rectified flow (a row per class)");
+  cmd->add_option("--weights", s->weights, "model.safetensors or checkpoint.safetensors written by zoo train flow")
+      ->capture_default_str();
+  add_sample_output_flags(*cmd, s->output);
+  cmd->add_option("--sampler", s->how.sampler, "euler or heun")->capture_default_str();
+  cmd->add_option("--steps", s->how.steps, "Steps from noise to image")->capture_default_str();
+  cmd->add_option("--guidance", s->how.guidance, "Classifier-free guidance scale w (1: plain conditional)")
+      ->capture_default_str();
+  cmd->callback([s] {
+    if (s->output.threads > 0) set_num_threads(s->output.threads);
+    auto net = models::load_flow(s->weights);
+    const auto [labels, n] = requested_labels(net->config.num_classes, s->output);
+    Generator gen(s->output.seed);
+    const auto started = std::chrono::steady_clock::now();
+    const Tensor x = models::sample_flow(*net, n, labels, s->how, gen);
+    const double seconds = seconds_since(started);
+    write_samples(s->output, x, labels);
+    fmt::print("{}\n", nlohmann::json{{"model", "flow"}, {"sampler", s->how.sampler}, {"steps", s->how.steps},
+                                      {"guidance", s->how.guidance}, {"images", n}, {"seconds", seconds},
+                                      {"samples", s->output.out}}
+                           .dump());
+  });
+}
+
+}  // namespace
+
+void add_ddpm_commands(const Verbs& verbs) {
+  add_ddpm_train(*verbs.train);
+  add_ddpm_sample(*verbs.sample);
+}
+
+void add_flow_commands(const Verbs& verbs) {
+  add_flow_train(*verbs.train);
+  add_flow_sample(*verbs.sample);
+}
+
+}  // namespace zoo::cli
