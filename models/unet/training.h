@@ -51,9 +51,9 @@ struct UNetTrainingResult {
 using UNetLoss = std::function<Tensor(UNet& net, const Tensor& x0, const Tensor& labels, Generator& gen)>;
 
 /// Trains a U-Net on `loss` as `options` say, logging to `options.out`: metrics.jsonl (a
-/// record per epoch), checkpoint.safetensors (weights, Adam, the EMA weights as
-/// `extra.ema.*`, the generator, the position; checked against `metadata` on resume),
-/// and model.safetensors with the EMA weights and `metadata`.
+/// record per epoch), checkpoint.safetensors (weights, Adam, the EMA weights as the
+/// extra tensors "ema.NAME", the generator, the position; checked against `metadata` on
+/// resume), and model.safetensors with the EMA weights and `metadata`.
 UNetTrainingResult train_unet(const UNetTraining& options, const UNetLoss& loss,
                               const nn::SafetensorsMetadata& metadata, const std::string& label);
 

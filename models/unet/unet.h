@@ -86,9 +86,10 @@ class SelfAttention2d : public nn::Module {
   std::int64_t heads;                   ///< number of heads
 };
 
-/// The U-Net (see the file comment). Parameters are registered as `conv_in`, `time_mlp.*`,
-/// `class_embedding` (if conditional), `down.L.B.*` (residual blocks), `downsample.L`,
-/// `mid.0`, `mid_attention`, `mid.1`, `up.L.B.*`, `upsample.L`, `norm_out`, `conv_out`.
+/// The U-Net (see the file comment). Its modules are registered as conv_in, time_fc1,
+/// time_fc2, class_embedding (if conditional), down.L.B (residual block B of level L),
+/// downsample.L, mid1, mid_attention, mid2, up.L.B, upsample.L, norm_out and conv_out, so
+/// a parameter is named like "down.1.0.conv1.weight".
 class UNet : public nn::Module {
  public:
   /// A network of the given sizes, initialised from the default generator. The last
