@@ -45,6 +45,7 @@ void save(const fs::path& path, UNet& net, const optim::Optimizer& optimizer,
   ck.metadata = identity;
   ck.metadata["next_batch"] = std::to_string(pos.next_batch);
   ck.metadata["epoch_loss_sum"] = fmt::format("{:.17g}", pos.epoch_loss_sum);
+  ck.metadata["ema_updates"] = std::to_string(ema.updates());
   nn::save_checkpoint(path, ck);
 }
 
@@ -62,6 +63,7 @@ Position restore(const fs::path& path, UNet& net, optim::Optimizer& optimizer, o
   for (const auto& [name, t] : ck.extra)
     if (name.rfind("ema.", 0) == 0) shadows.insert(name.substr(4), t);
   ema.load_state_dict(shadows);
+  ema.set_updates(std::stoll(ck.metadata.at("ema_updates")));
   default_generator().set_state(ck.generators.at("default"));
   return {ck.epoch, std::stoll(ck.metadata.at("next_batch")), ck.step, std::stod(ck.metadata.at("epoch_loss_sum"))};
 }

@@ -14,7 +14,7 @@ TEST_CASE("ema: each update moves the shadow (1 - d) of the way to the parameter
     NoGradGuard no_grad;
     layer.weight.copy_(tensor({{1.0, 2.0}}));
   }
-  optim::ExponentialMovingAverage ema(layer.named_parameters(), 0.9);
+  optim::ExponentialMovingAverage ema(layer.named_parameters(), 0.9, false);
   {
     NoGradGuard no_grad;
     layer.weight.copy_(tensor({{11.0, 2.0}}));  // as if an optimizer step moved it
@@ -28,6 +28,33 @@ TEST_CASE("ema: each update moves the shadow (1 - d) of the way to the parameter
   REQUIRE(ema.averaged().at("weight").to_vector<float>()[0] == Approx(11 - 8.1 * std::pow(0.9, 100)).epsilon(1e-5));
   // The live parameter is untouched.
   REQUIRE(layer.weight.to_vector<float>() == std::vector<float>{11, 2});
+}
+
+TEST_CASE("ema: the warm-up follows the weights closely at first", "[ema]") {
+  nn::Linear layer(1, 1);
+  optim::ExponentialMovingAverage ema(layer.named_parameters(), 0.999);
+  REQUIRE(ema.current_decay() == Approx(0.1));  // (1 + 0)/(10 + 0)
+  ema.update();
+  REQUIRE(ema.current_decay() == Approx(2.0 / 11));
+  ema.set_updates(100000);
+  REQUIRE(ema.current_decay() == 0.999);  // capped at d
+  // After 1000 updates of a parameter that jumped from 0 to 1, the warm-up average is
+  // within 1% of 1; without it, 0.999^1000 = 37% of the old value would remain.
+  {
+    NoGradGuard no_grad;
+    layer.weight.fill_(0.0);
+  }
+  optim::ExponentialMovingAverage warm(layer.named_parameters(), 0.999), plain(layer.named_parameters(), 0.999, false);
+  {
+    NoGradGuard no_grad;
+    layer.weight.fill_(1.0);
+  }
+  for (int i = 0; i < 1000; ++i) {
+    warm.update();
+    plain.update();
+  }
+  REQUIRE(warm.averaged().at("weight").item() > 0.99);
+  REQUIRE(plain.averaged().at("weight").item() == Approx(1 - std::pow(0.999, 1000)).epsilon(1e-4));
 }
 
 TEST_CASE("ema: the state round-trips, and bad states are errors", "[ema]") {
