@@ -10,17 +10,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
+/// The shared small run (model_test_util.h) with FlowOptions' own defaults.
 models::FlowOptions fixture_run(const std::string& out) {
   models::FlowOptions o;
-  o.model = {.base_channels = 8, .channel_mults = {1, 2}, .groups = 4, .attention_heads = 2, .num_classes = 10};
-  o.data_dir = std::string(ZOO_TEST_DATA_DIR) + "/mnist-mini";
-  o.out = (fs::temp_directory_path() / out).string();
-  fs::remove_all(o.out);
-  o.epochs = 3;
-  o.batch_size = 20;
-  o.lr = 2e-3;
-  o.save_every = 4;
-  o.quiet = true;
+  test::small_unet_run(o, out);
   return o;
 }
 
