@@ -53,7 +53,7 @@ void print_training_result(const std::string& model, const models::UNetTrainingR
 /// What every `zoo sample` of these models writes, and how many.
 struct SampleOutput {
   std::string out;
-  std::string trajectory;  // DDPM only
+  std::string trajectory;  // the trajectory picture, if asked for
   std::string save;
   std::int64_t per_class = 10;
   std::int64_t count = 100;
@@ -90,6 +90,33 @@ void write_samples(const SampleOutput& s, const Tensor& x, const Tensor& labels)
   if (!s.save.empty())
     models::save_samples_file(s.save, images, labels.defined() ? std::optional(labels) : std::nullopt);
 }
+
+/// The trajectory picture: the first 8 images at 10 moments evenly spread over a
+/// sampler's `total` steps, a row per image, noise on the left and the result on the right.
+class Trajectory {
+ public:
+  /// Records nothing if `file` is empty.
+  Trajectory(std::string file, std::int64_t total, std::int64_t n) : file_(std::move(file)), total_(total), n_(n) {}
+  /// After each step: keeps x (N, 1, 28, 28) in [-1, 1] when a tenth of the steps has passed.
+  void observe(const Tensor& x) {
+    ++done_;
+    if (!file_.empty() && (done_ * 10) / total_ != ((done_ - 1) * 10) / total_)
+      snapshots_.push_back(x.narrow(0, 0, std::min<std::int64_t>(8, n_)));
+  }
+  /// Writes the PNG grid.
+  void write() const {
+    if (file_.empty() || snapshots_.empty()) return;
+    const Tensor steps = stack(snapshots_, 1);  // (8, 10, 1, 28, 28)
+    models::GridOptions grid;
+    grid.columns = steps.size(1);
+    models::save_image_grid(file_, clamp((steps.reshape({-1, 1, 28, 28}) + 1.0) * 0.5, 0.0, 1.0), grid);
+  }
+
+ private:
+  std::string file_;
+  std::int64_t total_, n_, done_ = 0;
+  std::vector<Tensor> snapshots_;
+};
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -130,26 +157,15 @@ void add_ddpm_sample(CLI::App& sample) {
     s->how.variance = s->variance == "beta" ? models::PosteriorVariance::beta : models::PosteriorVariance::posterior;
     auto [net, schedule] = models::load_ddpm(s->weights);
     const auto [labels, n] = requested_labels(net->config.num_classes, s->output);
-    // The trajectory: the first 8 images at 10 moments evenly spread over the steps.
-    std::vector<Tensor> snapshots;
     const std::int64_t total = s->how.sampler == "ddpm" ? schedule.steps : s->how.steps;
-    std::int64_t done = 0;
-    const models::DdpmObserver observe = [&](std::int64_t, const Tensor& x) {
-      ++done;
-      if (!s->output.trajectory.empty() && (done * 10) / total != ((done - 1) * 10) / total)
-        snapshots.push_back(x.narrow(0, 0, std::min<std::int64_t>(8, n)));
-    };
+    Trajectory trajectory(s->output.trajectory, total, n);
+    const models::DdpmObserver observe = [&](std::int64_t, const Tensor& x) { trajectory.observe(x); };
     Generator gen(s->output.seed);
     const auto started = std::chrono::steady_clock::now();
     const Tensor x = models::sample_ddpm(*net, schedule, n, labels, s->how, gen, observe);
     const double seconds = seconds_since(started);
     write_samples(s->output, x, labels);
-    if (!s->output.trajectory.empty()) {  // rows: images; columns: time, noise on the left
-      const Tensor steps = stack(snapshots, 1);  // (8, 10, 1, 28, 28)
-      models::GridOptions t;
-      t.columns = steps.size(1);
-      models::save_image_grid(s->output.trajectory, clamp((steps.reshape({-1, 1, 28, 28}) + 1.0) * 0.5, 0.0, 1.0), t);
-    }
+    trajectory.write();
     fmt::print("{}\n", nlohmann::json{{"model", "ddpm"}, {"sampler", s->how.sampler}, {"steps", total},
                                       {"guidance", s->how.guidance}, {"images", n}, {"seconds", seconds},
                                       {"samples", s->output.out}}
@@ -162,7 +178,14 @@ void add_flow_train(CLI::App& train) {
   CLI::App* cmd = train.add_subcommand("flow", "Train a rectified flow (U-Net, classifier-free guidance) on MNIST");
   add_unet_training_flags(*cmd, *o);
   cmd->add_option("--times", o->time_distribution, "Training times: uniform or logit-normal")->capture_default_str();
-  cmd->callback([o] { print_training_result("flow", models::train_flow(*o), o->out); });
+  cmd->add_option("--reflow-from", o->reflow_from,
+                  "Reflow: train on (noise, sample) pairs of this trained flow (its model.safetensors), starting from "
+                  "its weights and sizes; --epochs then counts passes over the pairs");
+  cmd->add_option("--reflow-pairs", o->reflow.pairs, "Reflow: pairs to draw")->capture_default_str();
+  cmd->add_option("--reflow-sampler", o->reflow.sampler, "Reflow: the first flow's sampler, euler or heun")
+      ->capture_default_str();
+  cmd->add_option("--reflow-steps", o->reflow.steps, "Reflow: the first flow's steps per pair")->capture_default_str();
+  cmd->callback([o] { print_training_result(o->reflow_from.empty() ? "flow" : "reflow", models::train_flow(*o), o->out); });
 }
 
 void add_flow_sample(CLI::App& sample) {
@@ -180,15 +203,19 @@ void add_flow_sample(CLI::App& sample) {
   cmd->add_option("--steps", s->how.steps, "Steps from noise to image")->capture_default_str();
   cmd->add_option("--guidance", s->how.guidance, "Classifier-free guidance scale w (1: plain conditional)")
       ->capture_default_str();
+  cmd->add_option("--trajectory", s->output.trajectory, "Also write the path of the first 8 images, step by step");
   cmd->callback([s] {
     if (s->output.threads > 0) set_num_threads(s->output.threads);
     auto net = models::load_flow(s->weights);
     const auto [labels, n] = requested_labels(net->config.num_classes, s->output);
+    Trajectory trajectory(s->output.trajectory, s->how.steps, n);
     Generator gen(s->output.seed);
     const auto started = std::chrono::steady_clock::now();
-    const Tensor x = models::sample_flow(*net, n, labels, s->how, gen);
+    const Tensor x = models::sample_flow(*net, n, labels, s->how, gen,
+                                         [&](double, const Tensor& x) { trajectory.observe(x); });
     const double seconds = seconds_since(started);
     write_samples(s->output, x, labels);
+    trajectory.write();
     fmt::print("{}\n", nlohmann::json{{"model", "flow"}, {"sampler", s->how.sampler}, {"steps", s->how.steps},
                                       {"guidance", s->how.guidance}, {"images", n}, {"seconds", seconds},
                                       {"samples", s->output.out}}

@@ -38,8 +38,8 @@ DdpmResult train_ddpm(const DdpmOptions& o) {
   const double dropout = o.label_dropout;
   return train_unet(
       o,
-      [&](UNet& net, const Tensor& x0, const Tensor& labels, Generator& gen) {
-        return ddpm_loss(net, schedule, x0, labels, dropout, gen);
+      [&](UNet& net, const UNetBatch& batch, Generator& gen) {
+        return ddpm_loss(net, schedule, batch.images, batch.labels, dropout, gen);
       },
       model_metadata(o), "ddpm");
 }

@@ -37,18 +37,19 @@ Tensor sample_flow_times(std::int64_t n, const std::string& distribution, Genera
   return sigmoid(randn({n}, kFloat32, gen));
 }
 
-Tensor euler_sample(const VelocityField& v, const Tensor& noise, std::int64_t steps) {
+Tensor euler_sample(const VelocityField& v, const Tensor& noise, std::int64_t steps, const FlowObserver& observe) {
   ZOO_CHECK(steps > 0, "euler_sample: steps must be positive, got {}", steps);
   const double h = 1.0 / static_cast<double>(steps);
   Tensor x = noise;
   for (std::int64_t i = 0; i < steps; ++i) {
     const double t = 1.0 - static_cast<double>(i) * h;
     x = x - v(x, t) * h;
+    if (observe) observe(t - h, x);
   }
   return x;
 }
 
-Tensor heun_sample(const VelocityField& v, const Tensor& noise, std::int64_t steps) {
+Tensor heun_sample(const VelocityField& v, const Tensor& noise, std::int64_t steps, const FlowObserver& observe) {
   ZOO_CHECK(steps > 0, "heun_sample: steps must be positive, got {}", steps);
   const double h = 1.0 / static_cast<double>(steps);
   Tensor x = noise;
@@ -56,7 +57,8 @@ Tensor heun_sample(const VelocityField& v, const Tensor& noise, std::int64_t ste
     const double t = 1.0 - static_cast<double>(i) * h;
     const Tensor v_start = v(x, t);
     const Tensor predicted = x - v_start * h;                        // Euler's guess at t − h
-    x = x - (v_start + v(predicted, t - h)) * (h / 2);             // the average slope
+    x = x - (v_start + v(predicted, t - h)) * (h / 2);  // the average slope
+    if (observe) observe(t - h, x);
   }
   return x;
 }

@@ -43,11 +43,16 @@ Tensor sample_flow_times(std::int64_t n, const std::string& distribution, Genera
 /// A velocity field: x (N, ...) and a time t in [0, 1] → v (N, ...).
 using VelocityField = std::function<Tensor(const Tensor& x, double t)>;
 
+/// Called after each step with the time reached and x there (for the trajectory picture).
+using FlowObserver = std::function<void(double t, const Tensor& x)>;
+
 /// Integrates \f$dx/dt = v(x, t)\f$ from t = 1 (x = `noise`) to t = 0 in `steps` Euler steps.
-Tensor euler_sample(const VelocityField& v, const Tensor& noise, std::int64_t steps);
+Tensor euler_sample(const VelocityField& v, const Tensor& noise, std::int64_t steps,
+                    const FlowObserver& observe = nullptr);
 
 /// The same with Heun's method: \f$\tilde x = x - h\,v(x, t)\f$, then
 /// \f$x \leftarrow x - \tfrac h2\,[v(x, t) + v(\tilde x, t - h)]\f$ (two evaluations a step).
-Tensor heun_sample(const VelocityField& v, const Tensor& noise, std::int64_t steps);
+Tensor heun_sample(const VelocityField& v, const Tensor& noise, std::int64_t steps,
+                   const FlowObserver& observe = nullptr);
 
 }  // namespace zoo::models

@@ -71,24 +71,36 @@ Position restore(const fs::path& path, UNet& net, optim::Optimizer& optimizer, o
 }  // namespace
 
 UNetTrainingResult train_unet(const UNetTraining& o, const UNetLoss& loss_of, const nn::SafetensorsMetadata& metadata,
-                              const std::string& label) {
+                              const std::string& label, const UNetTrainingSet* set) {
   if (o.threads > 0) set_num_threads(o.threads);
   ZOO_CHECK(o.epochs > 0 && o.batch_size > 0 && o.lr > 0, "train {}: --epochs, --batch-size and --lr must be positive",
             label);
   ZOO_CHECK(o.label_dropout >= 0 && o.label_dropout < 1, "train {}: --label-dropout must be in [0, 1), got {}", label,
             o.label_dropout);
-  const std::int64_t expected = o.data_dir == "data/mnist" ? -1 : 0;
-  const nn::MnistData train = nn::first_examples(nn::load_mnist(o.data_dir, true, expected), o.train_limit);
+  // The examples: MNIST's pixels, scaled to [-1, 1] per batch below, or the given set,
+  // whose paired noise rides along as extra channels of each input.
+  std::shared_ptr<nn::TensorDataset> dataset;
+  const bool paired = set != nullptr && set->noise.defined();
+  if (set == nullptr) {
+    const std::int64_t expected = o.data_dir == "data/mnist" ? -1 : 0;
+    const nn::MnistData train = nn::first_examples(nn::load_mnist(o.data_dir, true, expected), o.train_limit);
+    dataset = std::make_shared<nn::TensorDataset>(train.images, train.labels);
+  } else {
+    ZOO_CHECK(!paired || set->noise.shape() == set->images.shape(), "train {}: noise {} and images {} must match", label,
+              set->noise.shape(), set->images.shape());
+    dataset = std::make_shared<nn::TensorDataset>(paired ? cat({set->images, set->noise}, 1) : set->images, set->labels);
+  }
   nn::DataLoaderOptions loader_options;
   loader_options.batch_size = o.batch_size;
   loader_options.seed = o.seed;
-  nn::DataLoader loader(std::make_shared<nn::TensorDataset>(train.images, train.labels), loader_options);
+  nn::DataLoader loader(dataset, loader_options);
   // What a checkpoint must agree with to be continued.
   nn::SafetensorsMetadata identity = metadata;
   identity["batch_size"] = std::to_string(o.batch_size);
 
   manual_seed(o.seed);  // the weights, then every draw of the loss
   UNet net(o.model);
+  if (set != nullptr && !set->initial_weights.empty()) net.load_state_dict(set->initial_weights);
   optim::Adam optimizer(net.named_parameters(), optim::AdamOptions(o.lr));
   optim::ExponentialMovingAverage ema(net.named_parameters(), o.ema_decay);
   const fs::path out(o.out);
@@ -110,9 +122,16 @@ UNetTrainingResult train_unet(const UNetTraining& o, const UNetLoss& loss_of, co
     ProgressLine progress(fmt::format("{} epoch {}/{}", label, pos.epoch + 1, o.epochs), loader.num_batches(), 50,
                           o.quiet ? nullptr : stderr);
     for (const nn::Example& batch : loader) {
-      const Tensor x0 = batch.input * 2.0 - 1.0;  // pixels to [-1, 1]
-      const Tensor labels = o.model.num_classes > 0 ? batch.target : Tensor();
-      const Tensor loss = loss_of(net, x0, labels, default_generator());
+      UNetBatch b{.labels = o.model.num_classes > 0 ? batch.target : Tensor()};
+      if (set == nullptr) {
+        b.images = batch.input * 2.0 - 1.0;  // pixels to [-1, 1]
+      } else {
+        const std::int64_t channels = o.model.in_channels;
+        b.images = batch.input.narrow(1, 0, channels);
+        if (paired) b.noise = batch.input.narrow(1, channels, channels);
+      }
+      const Tensor& x0 = b.images;
+      const Tensor loss = loss_of(net, b, default_generator());
       optimizer.zero_grad();
       loss.backward();
       if (o.clip_grad_norm > 0) optim::clip_grad_norm_(net.named_parameters(), o.clip_grad_norm);

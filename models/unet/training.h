@@ -45,17 +45,33 @@ struct UNetTrainingResult {
   bool finished = false;          ///< false if stopped early by `stop_after`
 };
 
-/// The model's loss on a batch: the network, images x0 (N, 1, 28, 28) in [-1, 1], labels
-/// (N) or undefined, and the generator every random draw must come from (so that resume
-/// is exact). A differentiable scalar.
-using UNetLoss = std::function<Tensor(UNet& net, const Tensor& x0, const Tensor& labels, Generator& gen)>;
+/// One batch as the loss sees it.
+struct UNetBatch {
+  Tensor images;  ///< x0 (N, C, 28, 28) in [-1, 1]
+  Tensor labels;  ///< (N) int64, or undefined for an unconditional network
+  Tensor noise;   ///< reflow's paired noise (N, C, 28, 28), or undefined (the loss draws its own)
+};
+
+/// The model's loss on a batch, with the generator every random draw must come from (so
+/// that resume is exact). A differentiable scalar.
+using UNetLoss = std::function<Tensor(UNet& net, const UNetBatch& batch, Generator& gen)>;
+
+/// What the loop trains on instead of MNIST: reflow's (noise, sample) pairs.
+struct UNetTrainingSet {
+  Tensor images;                  ///< (N, C, 28, 28) in [-1, 1]
+  Tensor labels;                  ///< (N) int64 (ignored by an unconditional network)
+  Tensor noise;                   ///< (N, C, 28, 28), passed to the loss with its image, or undefined
+  nn::StateDict initial_weights;  ///< start from these weights (and average from them), not at random
+};
 
 /// Trains a U-Net on `loss` as `options` say, logging to `options.out`: metrics.jsonl (a
 /// record per epoch), checkpoint.safetensors (weights, Adam, the EMA weights as the
 /// extra tensors "ema.NAME", the generator, the position; checked against `metadata` on
-/// resume), and model.safetensors with the EMA weights and `metadata`.
+/// resume), and model.safetensors with the EMA weights and `metadata`. The examples are
+/// the MNIST training images of `options.data_dir`, or `set` if given.
 UNetTrainingResult train_unet(const UNetTraining& options, const UNetLoss& loss,
-                              const nn::SafetensorsMetadata& metadata, const std::string& label);
+                              const nn::SafetensorsMetadata& metadata, const std::string& label,
+                              const UNetTrainingSet* set = nullptr);
 
 /// The network saved by `train_unet` (model.safetensors, or a checkpoint's EMA weights)
 /// and the file's metadata; `model` must match its "model" entry.

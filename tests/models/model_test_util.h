@@ -24,6 +24,22 @@ inline void require_same_weights(const std::filesystem::path& a, const std::file
   }
 }
 
+/// Runs `train(o)` stopped after `stop_after` steps as if interrupted, then `--resume`d,
+/// and REQUIREs that it ends with the loss and the weights of the uninterrupted run
+/// `full`, which wrote its model to `full_out`. Returns the resumed options (o.resume set).
+template <class Options, class Train>
+Options require_exact_resume(Options o, std::int64_t stop_after, const Train& train,
+                             const models::UNetTrainingResult& full, const std::string& full_out) {
+  o.stop_after = stop_after;
+  REQUIRE_FALSE(train(o).finished);
+  o.stop_after = 0;
+  o.resume = true;
+  REQUIRE(train(o).train_loss == full.train_loss);
+  require_same_weights(std::filesystem::path(full_out) / "model.safetensors",
+                       std::filesystem::path(o.out) / "model.safetensors");
+  return o;
+}
+
 /// Sets `o` to a small conditional U-Net (C = 8, levels 28/14) trained for 3 epochs of
 /// 10 batches of 20 on the 200-image fixture, checkpointing every 4 steps, into a fresh
 /// temporary folder named `out`.

@@ -44,14 +44,9 @@ TEST_CASE("ddpm: training lowers the loss and resumes bit for bit", "[ddpm]") {
   REQUIRE(full.steps == 30);
   REQUIRE(full.train_loss < 0.6);  // from about 1 at the start
 
-  models::DdpmOptions o = fixture_run("zoo-test-ddpm-resumed");
-  o.stop_after = 13;  // between the checkpoints of steps 12 and 16
-  REQUIRE_FALSE(models::train_ddpm(o).finished);
-  o.stop_after = 0;
-  o.resume = true;
-  const models::DdpmResult resumed = models::train_ddpm(o);
-  REQUIRE(resumed.train_loss == full.train_loss);
-  test::require_same_weights(fs::path(straight.out) / "model.safetensors", fs::path(o.out) / "model.safetensors");
+  // Stopped at step 13, between the checkpoints of steps 12 and 16.
+  models::DdpmOptions o =
+      test::require_exact_resume(fixture_run("zoo-test-ddpm-resumed"), 13, models::train_ddpm, full, straight.out);
   o.schedule = "cosine";
   REQUIRE_THROWS_WITH(models::train_ddpm(o), Catch::Matchers::Contains("schedule"));
 }

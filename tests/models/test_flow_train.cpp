@@ -35,13 +35,8 @@ TEST_CASE("flow: training lowers the loss, resumes bit for bit, and samples", "[
   REQUIRE(full.finished);
   REQUIRE(full.train_loss < 1.0);  // from about 1.8 at the start: 1 + mean x₀², and most pixels are −1
 
-  models::FlowOptions o = fixture_run("zoo-test-flow-resumed");
-  o.stop_after = 13;
-  REQUIRE_FALSE(models::train_flow(o).finished);
-  o.stop_after = 0;
-  o.resume = true;
-  REQUIRE(models::train_flow(o).train_loss == full.train_loss);
-  test::require_same_weights(fs::path(straight.out) / "model.safetensors", fs::path(o.out) / "model.safetensors");
+  models::FlowOptions o =
+      test::require_exact_resume(fixture_run("zoo-test-flow-resumed"), 13, models::train_flow, full, straight.out);
   o.time_distribution = "uniform";
   REQUIRE_THROWS_WITH(models::train_flow(o), Catch::Matchers::Contains("time_distribution"));
 
@@ -60,4 +55,55 @@ TEST_CASE("flow: training lowers the loss, resumes bit for bit, and samples", "[
   REQUIRE_THROWS_WITH(models::sample_flow(*net, 3, labels, how, c), Catch::Matchers::Contains("'rk4'"));
   REQUIRE_THROWS_WITH(models::load_flow(fs::path(fixture_run("zoo-test-flow-none").out) / "x.safetensors"),
                       Catch::Matchers::Contains("x.safetensors"));
+}
+
+TEST_CASE("reflow: pairs are the first flow's ODE end points, drawn resumably, and train a second flow",
+          "[flow][reflow]") {
+  const models::FlowOptions first = fixture_run("zoo-test-reflow-first");
+  models::train_flow(first);
+  const std::string teacher_file = first.out + "/model.safetensors";
+  auto teacher = models::load_flow(teacher_file);
+
+  // Pairs drawn in one go, and drawn as if interrupted after the first chunk: the same.
+  models::ReflowPairing how{.pairs = 12, .sampler = "euler", .steps = 3, .chunk = 5};
+  const nn::SafetensorsMetadata identity{{"purpose", "test"}};
+  const fs::path dir = fs::path(first.out);
+  const models::ReflowPairs whole = models::draw_reflow_pairs(*teacher, how, (dir / "a.safetensors").string(),
+                                                              identity, 7, true);
+  models::ReflowPairing part = how;
+  part.pairs = 5;
+  models::draw_reflow_pairs(*teacher, part, (dir / "b.safetensors").string(), identity, 7, true);
+  const models::ReflowPairs resumed =
+      models::draw_reflow_pairs(*teacher, how, (dir / "b.safetensors").string(), identity, 7, true);
+  REQUIRE(whole.noise.shape() == Shape{12, 1, 28, 28});
+  REQUIRE(allclose(whole.noise, resumed.noise, 0, 0));
+  REQUIRE(allclose(whole.samples, resumed.samples, 0, 0));
+  REQUIRE(whole.labels.to_vector<std::int64_t>() ==
+          std::vector<std::int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1});  // balanced classes
+  // Each sample is its noise carried by the first flow's ODE (no guidance).
+  models::FlowSampling ode;
+  ode.sampler = "euler";
+  ode.steps = 3;
+  REQUIRE(allclose(whole.samples, models::integrate_flow(*teacher, whole.noise, whole.labels, ode), 1e-5, 1e-5));
+  REQUIRE_THROWS_WITH(models::draw_reflow_pairs(*teacher, how, (dir / "a.safetensors").string(),
+                                                {{"purpose", "other"}}, 7, true),
+                      Catch::Matchers::Contains("a.safetensors") && Catch::Matchers::Contains("purpose"));
+
+  // The second flow: the teacher's sizes whatever the options say, resumed bit for bit.
+  const auto reflow_run = [&](const std::string& out) {
+    models::FlowOptions o = fixture_run(out);
+    o.model.base_channels = 16;  // ignored: reflow takes the teacher's network
+    o.reflow_from = teacher_file;
+    o.reflow = how;
+    o.epochs = 2;
+    o.batch_size = 4;
+    return o;
+  };
+  const models::FlowOptions straight = reflow_run("zoo-test-reflow-straight");
+  const models::UNetTrainingResult full = models::train_flow(straight);
+  REQUIRE(full.finished);
+  REQUIRE(full.steps == 2 * 3);  // 12 pairs in batches of 4, twice
+  const models::FlowOptions o =
+      test::require_exact_resume(reflow_run("zoo-test-reflow-resumed"), 4, models::train_flow, full, straight.out);
+  REQUIRE(models::load_flow(o.out + "/model.safetensors")->config.base_channels == teacher->config.base_channels);
 }
