@@ -36,6 +36,7 @@
 #include "autograd/ops/elementwise.h"
 #include "autograd/ops/linalg.h"
 #include "autograd/ops/reduce.h"
+#include "autograd/ops/winograd.h"
 #include "autograd/parallel.h"
 
 namespace zoo {
@@ -316,6 +317,18 @@ void conv2d_backward_kernel(const T* x, const T* w, const T* gy, T* gx, T* gw, c
     for (std::int64_t i = 0; i < s.O * K; ++i) gw[i] += part[static_cast<std::size_t>(i)];
 }
 
+/// w'[c, o, i, j] = w[o, c, 2 − i, 2 − j] for w (O, C, 3, 3): the weights whose
+/// convolution of ȳ is x̄ (winograd.h).
+template <class T>
+std::vector<T> flip_and_transpose_3x3(const T* w, std::int64_t O, std::int64_t C) {
+  std::vector<T> flipped(static_cast<std::size_t>(O * C * 9));
+  for (std::int64_t o = 0; o < O; ++o)
+    for (std::int64_t c = 0; c < C; ++c)
+      for (std::int64_t k = 0; k < 9; ++k)  // k = 3i + j, and 8 − k = 3(2 − i) + (2 − j)
+        flipped[static_cast<std::size_t>((c * O + o) * 9 + k)] = w[(o * C + c) * 9 + 8 - k];
+  return flipped;
+}
+
 /// out + bias broadcast over (N, ·, OH, OW); out: (N, O, OH, OW), bias: (O) or undefined.
 Tensor add_bias(const Tensor& out, const Tensor& bias) {
   if (!bias.defined()) return out;
@@ -414,11 +427,15 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair st
   const ConvShape shape{.g = g, .N = N, .C = C, .O = O, .G = groups};
   const Tensor xc = x.detach().contiguous(), wc = weight.detach().contiguous();
   Tensor y = empty({N, O, g.OH, g.OW}, x.dtype());
+  const bool winograd = winograd_applies(g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, groups);
+  const Tensor bc = bias.defined() ? bias.detach().contiguous() : Tensor();
   dispatch_floating(x.dtype(), "conv2d", [&](auto tag) {
     using T = decltype(tag);
-    conv2d_forward_kernel<T>(xc.data_ptr<T>(), wc.data_ptr<T>(),
-                             bias.defined() ? bias.detach().contiguous().data_ptr<T>() : nullptr,
-                             y.data_ptr<T>(), shape);
+    const T* b = bc.defined() ? bc.data_ptr<T>() : nullptr;
+    if (winograd)
+      winograd_conv3x3<T>(xc.data_ptr<T>(), wc.data_ptr<T>(), b, y.data_ptr<T>(), N, C, g.H, g.W, O, g.ph);
+    else
+      conv2d_forward_kernel<T>(xc.data_ptr<T>(), wc.data_ptr<T>(), b, y.data_ptr<T>(), shape);
   });
 
   return record(
@@ -447,11 +464,22 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair st
         const Tensor xc = x.detach().contiguous(), wc = w.detach().contiguous();
         if (needs[0]) grads[0] = empty(x.shape(), x.dtype());
         if (needs[1]) grads[1] = empty(w.shape(), w.dtype());
+        const bool winograd = winograd_applies(shape.g.kh, shape.g.kw, shape.g.sh, shape.g.sw, shape.g.ph,
+                                               shape.g.pw, shape.g.dh, shape.g.dw, groups);
         dispatch_floating(x.dtype(), "conv2d backward", [&](auto tag) {
           using T = decltype(tag);
-          conv2d_backward_kernel<T>(xc.data_ptr<T>(), wc.data_ptr<T>(), g.data_ptr<T>(),
-                                    needs[0] ? grads[0].data_ptr<T>() : nullptr,
-                                    needs[1] ? grads[1].data_ptr<T>() : nullptr, shape);
+          // x̄ of a 3×3 stride-1 convolution is the convolution of ȳ with the weights
+          // flipped and transposed, w'[c, o, i, j] = w[o, c, 2 − i, 2 − j], padding 2 − p
+          // (winograd.h); w̄ stays the im2col GEMM below.
+          if (winograd && needs[0]) {
+            const std::vector<T> flipped = flip_and_transpose_3x3(wc.data_ptr<T>(), shape.O, shape.C);
+            winograd_conv3x3<T>(g.data_ptr<T>(), flipped.data(), nullptr, grads[0].data_ptr<T>(), shape.N, shape.O,
+                                shape.g.OH, shape.g.OW, shape.C, 2 - shape.g.ph);
+          }
+          if ((needs[0] && !winograd) || needs[1])
+            conv2d_backward_kernel<T>(xc.data_ptr<T>(), wc.data_ptr<T>(), g.data_ptr<T>(),
+                                      needs[0] && !winograd ? grads[0].data_ptr<T>() : nullptr,
+                                      needs[1] ? grads[1].data_ptr<T>() : nullptr, shape);
         });
         if (needs[2]) grads[2] = sum(g, {0, 2, 3});  // b̄_o = Σ_{n, oh, ow} ȳ
         return grads;

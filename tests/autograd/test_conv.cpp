@@ -2,6 +2,7 @@
 // conv2d against a direct seven-loop convolution, conv_transpose2d as conv2d's adjoint,
 // gradients (first and second order), thread-count independence, non-contiguous inputs,
 // errors and an empty batch.
+#include "autograd/ops/winograd.h"
 #include "test_util.h"
 
 using namespace zoo;
@@ -301,6 +302,51 @@ TEST_CASE("conv2d's image-by-image backward equals its composed reference", "[co
   Tensor w = w0.clone().requires_grad_();
   conv2d(x0, w, Tensor(), {2, 1}, {1, 1}, {1, 2}, 2).backward(gy);
   test::require_close(w.grad(), expected[1], 1e-12, 1e-12);
+}
+
+TEST_CASE("3x3 convolutions by Winograd's F(2x2, 3x3) equal the direct sum, with gradients", "[conv][winograd]") {
+  // conv2d takes the Winograd kernel for 3×3, stride 1, padding ≤ 2: odd and even sizes
+  // (a last half tile), images smaller than a tile, every padding, a batch spread over
+  // threads and a batch of many tiles per GEMM.
+  struct Case {
+    std::int64_t N, C, H, W, O, pad;
+  };
+  for (const Case k : {Case{1, 1, 3, 3, 1, 0}, Case{2, 3, 5, 4, 2, 1}, Case{3, 2, 1, 1, 3, 1}, Case{1, 2, 2, 3, 2, 2},
+                       Case{4, 5, 7, 9, 6, 1}, Case{2, 3, 6, 6, 4, 0}, Case{40, 2, 6, 5, 3, 1}}) {
+    INFO("N " << k.N << " C " << k.C << " " << k.H << "x" << k.W << " O " << k.O << " padding " << k.pad);
+    REQUIRE(winograd_applies(3, 3, 1, 1, k.pad, k.pad, 1, 1, 1));
+    const Tensor x0 = test::randn64({k.N, k.C, k.H, k.W}, 41).detach();
+    const Tensor w0 = test::randn64({k.O, k.C, 3, 3}, 42).detach();
+    const Tensor b0 = test::randn64({k.O}, 43).detach();
+    const Pair pad{k.pad, k.pad};
+    test::require_close(conv2d(x0, w0, b0, {1, 1}, pad), naive_conv2d(x0, w0, b0, {1, 1}, pad, {1, 1}, 1), 1e-12,
+                        1e-12);
+    const Tensor gy = test::randn64({k.N, k.O, k.H + 2 * k.pad - 2, k.W + 2 * k.pad - 2}, 44).detach();
+    auto grads = [&](bool reference) {
+      Tensor x = x0.clone().requires_grad_(), w = w0.clone().requires_grad_();
+      (reference ? conv2d_reference(x, w, Tensor(), {1, 1}, pad) : conv2d(x, w, Tensor(), {1, 1}, pad)).backward(gy);
+      return std::pair{x.grad(), w.grad()};
+    };
+    const auto [gx, gw] = grads(true);
+    const int saved = num_threads();
+    for (int threads : {1, 2}) {
+      set_num_threads(threads);
+      const auto [x_grad, w_grad] = grads(false);
+      test::require_close(x_grad, gx, 1e-12, 1e-12);
+      test::require_close(w_grad, gw, 1e-12, 1e-12);
+    }
+    set_num_threads(saved);
+    // float32: Winograd's transforms round differently from the direct sum, by a few ulps.
+    const Tensor y32 = conv2d(x0.to(kFloat32), w0.to(kFloat32), b0.to(kFloat32), {1, 1}, pad);
+    test::require_close(y32.to(kFloat64), naive_conv2d(x0, w0, b0, {1, 1}, pad, {1, 1}, 1), 1e-5, 1e-5);
+  }
+  // What Winograd does not cover goes the im2col way.
+  REQUIRE_FALSE(winograd_applies(3, 3, 2, 2, 1, 1, 1, 1, 1));  // stride 2
+  REQUIRE_FALSE(winograd_applies(3, 3, 1, 1, 1, 0, 1, 1, 1));  // uneven padding
+  REQUIRE_FALSE(winograd_applies(3, 3, 1, 1, 3, 3, 1, 1, 1));  // padding 3
+  REQUIRE_FALSE(winograd_applies(5, 5, 1, 1, 2, 2, 1, 1, 1));
+  REQUIRE_FALSE(winograd_applies(3, 3, 1, 1, 1, 1, 2, 2, 1));  // dilation
+  REQUIRE_FALSE(winograd_applies(3, 3, 1, 1, 1, 1, 1, 1, 2));  // groups
 }
 
 TEST_CASE("conv2d second derivatives match finite differences", "[conv]") {
