@@ -468,18 +468,23 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair st
                                                shape.g.pw, shape.g.dh, shape.g.dw, groups);
         dispatch_floating(x.dtype(), "conv2d backward", [&](auto tag) {
           using T = decltype(tag);
+          if (!winograd) {
+            conv2d_backward_kernel<T>(xc.data_ptr<T>(), wc.data_ptr<T>(), g.data_ptr<T>(),
+                                      needs[0] ? grads[0].data_ptr<T>() : nullptr,
+                                      needs[1] ? grads[1].data_ptr<T>() : nullptr, shape);
+            return;
+          }
           // x̄ of a 3×3 stride-1 convolution is the convolution of ȳ with the weights
-          // flipped and transposed, w'[c, o, i, j] = w[o, c, 2 − i, 2 − j], padding 2 − p
-          // (winograd.h); w̄ stays the im2col GEMM below.
-          if (winograd && needs[0]) {
+          // flipped and transposed, w'[c, o, i, j] = w[o, c, 2 − i, 2 − j], padding 2 − p;
+          // w̄ comes from the same transformed input tiles (winograd.h).
+          if (needs[0]) {
             const std::vector<T> flipped = flip_and_transpose_3x3(wc.data_ptr<T>(), shape.O, shape.C);
             winograd_conv3x3<T>(g.data_ptr<T>(), flipped.data(), nullptr, grads[0].data_ptr<T>(), shape.N, shape.O,
                                 shape.g.OH, shape.g.OW, shape.C, 2 - shape.g.ph);
           }
-          if ((needs[0] && !winograd) || needs[1])
-            conv2d_backward_kernel<T>(xc.data_ptr<T>(), wc.data_ptr<T>(), g.data_ptr<T>(),
-                                      needs[0] && !winograd ? grads[0].data_ptr<T>() : nullptr,
-                                      needs[1] ? grads[1].data_ptr<T>() : nullptr, shape);
+          if (needs[1])
+            winograd_conv3x3_weight_grad<T>(xc.data_ptr<T>(), g.data_ptr<T>(), grads[1].data_ptr<T>(), shape.N,
+                                            shape.C, shape.g.H, shape.g.W, shape.O, shape.g.ph);
         });
         if (needs[2]) grads[2] = sum(g, {0, 2, 3});  // b̄_o = Σ_{n, oh, ow} ȳ
         return grads;

@@ -28,7 +28,12 @@
 /// **Gradients.** The input's gradient of a stride-1 3×3 convolution with padding p is
 /// itself a 3×3 convolution, of ȳ with the weights flipped in space and transposed in
 /// channels, \f$w'_{c,o,i,j} = w_{o,c,2-i,2-j}\f$, with padding 2 − p: `conv2d` runs it
-/// through this same kernel. The weight gradient stays an im2col GEMM (conv.cpp).
+/// through this same kernel. For the weights' gradient, write the tile's contribution to
+/// \f$\sum \bar y \odot y\f$ as a sum over the 16 positions,
+/// \f$\sum_{\xi\nu} (A\bar y A^\top)_{\xi\nu}\,(G g G^\top)_{\xi\nu}\,(B^\top d B)_{\xi\nu}\f$, and
+/// differentiate in g:
+/// \f[ \bar g_{o,c} = G^\top \Big[\sum_p (A\,\bar y_{o,p}\,A^\top) \odot (B^\top d_{c,p} B)\Big] G, \f]
+/// again 16 GEMMs, \f$(O \times P)(P \times C)\f$, on the same transformed input tiles.
 ///
 /// Winograd's transforms round differently from the direct sum (the ½ in G and the
 /// additions in B), within a few float32 ulps of the result's scale for 3×3 filters;
@@ -48,5 +53,12 @@ bool winograd_applies(std::int64_t kh, std::int64_t kw, std::int64_t sh, std::in
 template <class T>
 void winograd_conv3x3(const T* x, const T* w, const T* bias, T* y, std::int64_t N, std::int64_t C,
                       std::int64_t H, std::int64_t W, std::int64_t O, std::int64_t padding);
+
+/// gw (O, C, 3, 3) = the gradient of that convolution's weights, given x (N, C, H, W)
+/// and the output's gradient gy (N, O, H + 2p − 2, W + 2p − 2). Deterministic for a
+/// given thread count (per-thread sums added in a fixed order).
+template <class T>
+void winograd_conv3x3_weight_grad(const T* x, const T* gy, T* gw, std::int64_t N, std::int64_t C, std::int64_t H,
+                                  std::int64_t W, std::int64_t O, std::int64_t padding);
 
 }  // namespace zoo
