@@ -1,6 +1,8 @@
 /// @file elementwise.cpp
 /// @brief Element-wise ops: each forward is a typed kernel over `kernels::strided_loop`,
-/// each backward is written with Tensor ops (so it is itself differentiable).
+/// each backward is written with Tensor ops (so it is itself differentiable), except
+/// where one pass pays: `relu_backward` (itself a differentiable op) and silu's gradient
+/// when no graph of it is wanted.
 
 #include "autograd/ops/elementwise.h"
 
@@ -8,6 +10,7 @@
 #include <numbers>
 
 #include "autograd/factories.h"
+#include "autograd/grad_mode.h"
 #include "autograd/kernels/loop.h"
 #include "autograd/kernels/vec_math.h"
 #include "autograd/node.h"
@@ -471,8 +474,19 @@ Tensor silu(const Tensor& x) {
   // d(xσ(x))/dx = σ(x)(1 + x(1 - σ(x)))
   return record("silu", {x}, out, [sx = SavedTensor::input(x)](const Tensor& g, auto&) {
     const Tensor v = sx.get();
-    const Tensor s = sigmoid(v);
-    return Grads{g * s * (v * (1.0 - s) + 1.0)};
+    if (GradMode::is_enabled()) {  // create_graph: composed, so that it differentiates again
+      const Tensor s = sigmoid(v);
+      return Grads{g * s * (v * (1.0 - s) + 1.0)};
+    }
+    // One pass instead of six (sigmoid, 1 − s, ·x, +1 and two products): the U-Net runs
+    // silu after every group norm.
+    return Grads{dispatch_floating(g.dtype(), "silu backward", [&](auto tag) {
+      using T = decltype(tag);
+      return map_binary<T, T>(as_dtype(v, g.dtype()), g, "silu backward", [](T xv, T gv) {
+        const T s = T(1) / (T(1) + kernels::exp_fast(-xv));
+        return gv * s * (xv * (T(1) - s) + T(1));
+      });
+    })};
   });
 }
 

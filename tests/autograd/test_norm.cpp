@@ -12,6 +12,25 @@ namespace {
 /// Largest |value| of a tensor.
 double max_abs(const Tensor& t) { return amax(abs(t.detach())).item(); }
 
+/// A leaf copy of `t` in `dtype` that requires grad; an undefined `t` stays undefined.
+Tensor leaf(const Tensor& t, DType dtype) {
+  return t.defined() ? t.detach().to(dtype).clone().requires_grad_() : Tensor();
+}
+
+/// y = group_norm(x, groups, w, b) in `dtype` (group_norm_reference's if `reference`),
+/// and the gradients of Σ y·gy for x, w and b: {y, x̄, w̄, b̄}, as float64, undefined
+/// where w or b is.
+std::vector<Tensor> group_norm_and_grads(bool reference, const Tensor& x, std::int64_t groups,
+                                         const Tensor& w, const Tensor& b, const Tensor& gy,
+                                         DType dtype) {
+  const Tensor xl = leaf(x, dtype), wl = leaf(w, dtype), bl = leaf(b, dtype);
+  const Tensor y = reference ? group_norm_reference(xl, groups, wl, bl)
+                             : group_norm(xl, groups, wl, bl);
+  y.backward(gy.to(dtype));
+  auto grad64 = [](const Tensor& t) { return t.defined() ? t.grad().to(kFloat64) : Tensor(); };
+  return {y.detach().to(kFloat64), grad64(xl), grad64(wl), grad64(bl)};
+}
+
 }  // namespace
 
 TEST_CASE("layer_norm standardizes each row", "[norm]") {
@@ -96,6 +115,110 @@ TEST_CASE("group_norm gradients match finite differences", "[norm]") {
   test::check_gradients(
       [](const std::vector<Tensor>& in) { return group_norm(in[0], 2, in[1], in[2]); },
       {test::randn64({2, 4, 2, 3}, 12), test::randn64({4}, 13), test::randn64({4}, 14)});
+  // Without the affine part, with a weight only, (N, C) and (N, C, L) inputs, and a
+  // non-contiguous input.
+  test::check_gradients([](const std::vector<Tensor>& in) { return group_norm(in[0], 3); },
+                        {test::randn64({2, 6, 5}, 15)});
+  test::check_gradients(
+      [](const std::vector<Tensor>& in) { return group_norm(in[0], 1, in[1]); },
+      {test::randn64({3, 4}, 16), test::randn64({4}, 17)});
+  test::check_gradients(
+      [](const std::vector<Tensor>& in) {
+        return group_norm(in[0].transpose(2, 3), 2, in[1], in[2]);
+      },
+      {test::randn64({2, 4, 3, 2}, 18), test::randn64({4}, 19), test::randn64({4}, 20)});
+}
+
+TEST_CASE("group_norm second derivatives match finite differences", "[norm]") {
+  // With create_graph the fused backward differentiates group_norm_reference.
+  test::check_second_gradients(
+      [](const std::vector<Tensor>& in) { return group_norm(in[0], 2, in[1], in[2]); },
+      {test::randn64({2, 4, 3}, 21), test::randn64({4}, 22), test::randn64({4}, 23)});
+  test::check_second_gradients([](const std::vector<Tensor>& in) { return group_norm(in[0], 3); },
+                               {test::randn64({1, 3, 2, 2}, 24)});
+  // The graph's first derivative is the fused kernels' one.
+  Tensor x = test::randn64({2, 4, 5}, 25), w = test::randn64({4}, 26);
+  const Tensor gy = test::randn64({2, 4, 5}, 27).detach();
+  const auto found = autograd::grad({group_norm(x, 2, w)}, {x, w}, {gy}, {.create_graph = true});
+  REQUIRE(found[0].requires_grad());
+  const auto fused = group_norm_and_grads(false, x, 2, w, Tensor(), gy, kFloat64);
+  test::require_close(found[0], fused[1], 1e-10, 1e-12);
+  test::require_close(found[1], fused[2], 1e-10, 1e-12);
+}
+
+TEST_CASE("group_norm's fused kernels match group_norm_reference, at 1 and 2 threads", "[norm]") {
+  // Output and all three gradients of the fused op, in float32 and float64, against the
+  // composed reference in float64; with and without weight and bias; 2-D to 5-D inputs
+  // of odd sizes; and one input large enough that parallel_for splits the (n, g) pairs.
+  // The w̄ and b̄ sums must not depend on the thread count.
+  struct Case {
+    Shape shape;
+    std::int64_t groups;
+  };
+  const std::vector<Case> cases = {
+      {{3, 6}, 3},           // (N, C): one value per channel
+      {{2, 6, 7}, 2},        // (N, C, L)
+      {{3, 4, 5, 3}, 2},     // (N, C, H, W)
+      {{2, 6, 3, 1, 5}, 3},  // (N, C, D, H, W)
+      {{2, 5, 9}, 1},        // one group: layer norm over (C, L)
+      {{1, 5, 9}, 5},        // one channel per group
+      {{6, 8, 37, 39}, 4},   // 69 264 values: two chunks at two threads
+  };
+  const int saved = num_threads();
+  std::uint64_t seed = 40;
+  for (const Case& c : cases) {
+    const Tensor x = (test::randn64(c.shape, seed++) * 2.0 + 0.5).detach();
+    const Tensor gy = test::randn64(c.shape, seed++).detach();
+    const Tensor w0 = test::randn64({c.shape[1]}, seed++).detach();
+    const Tensor b0 = test::randn64({c.shape[1]}, seed++).detach();
+    for (int affine = 0; affine < 4; ++affine) {  // none, weight, bias, both
+      const Tensor w = (affine & 1) ? w0 : Tensor(), b = (affine & 2) ? b0 : Tensor();
+      const auto expected = group_norm_and_grads(true, x, c.groups, w, b, gy, kFloat64);
+      for (DType dtype : {kFloat32, kFloat64}) {
+        INFO(fmt::format("shape {}, {} groups, weight {}, bias {}, {}", c.shape, c.groups,
+                         w.defined(), b.defined(), dtype));
+        const double tol = dtype == kFloat32 ? 1e-4 : 1e-10;
+        set_num_threads(1);
+        const auto one = group_norm_and_grads(false, x, c.groups, w, b, gy, dtype);
+        set_num_threads(2);
+        const auto two = group_norm_and_grads(false, x, c.groups, w, b, gy, dtype);
+        for (std::size_t i = 0; i < 4; ++i) {
+          INFO("output " << i << " of y, x̄, w̄, b̄");
+          REQUIRE(one[i].defined() == expected[i].defined());
+          if (!expected[i].defined()) continue;
+          test::require_close(one[i], expected[i], tol, tol);
+          REQUIRE(one[i].to_vector<double>() == two[i].to_vector<double>());
+        }
+      }
+    }
+  }
+  set_num_threads(saved);
+}
+
+TEST_CASE("group_norm's fused kernels: strided inputs, partial gradients, far-off means",
+          "[norm]") {
+  const Tensor x = test::randn64({2, 4, 3, 5}, 60).detach(), gy = test::randn64({2, 4, 5, 3}, 61);
+  const Tensor w = test::randn64({4}, 62).detach(), b = test::randn64({4}, 63).detach();
+  // A transposed (non-contiguous) input.
+  const auto got = group_norm_and_grads(false, x.transpose(2, 3), 2, w, b, gy, kFloat64);
+  const auto expected = group_norm_and_grads(true, x.transpose(2, 3), 2, w, b, gy, kFloat64);
+  for (std::size_t i = 0; i < 4; ++i) test::require_close(got[i], expected[i], 1e-10, 1e-12);
+  // Only the weight wants a gradient (x̄ is skipped), then only x.
+  Tensor wl = w.clone().requires_grad_();
+  group_norm(x.transpose(2, 3), 2, wl, b).backward(gy);
+  test::require_close(wl.grad(), expected[2], 1e-10, 1e-12);
+  Tensor xl = x.transpose(2, 3).contiguous().requires_grad_();
+  group_norm(xl, 2, w, b).backward(gy);
+  test::require_close(xl.grad(), expected[1], 1e-10, 1e-12);
+  // float32 values around 1000 with unit spread: with the statistics in double, in two
+  // passes, the error is that of rounding x to float32 (6e-5 at 1000), not more.
+  const Tensor far = (x + 1000.0).detach();
+  test::require_close(group_norm(far.to(kFloat32), 2).to(kFloat64), group_norm_reference(far, 2),
+                      1e-3, 1e-3);
+  // Groups without positions: an empty output, and a zero (not NaN) w̄.
+  Tensor we = ones({4}, kFloat64).requires_grad_();
+  group_norm(zeros({2, 4, 0}, kFloat64), 2, we).sum().backward();
+  test::require_close(we.grad(), zeros({4}, kFloat64));
 }
 
 TEST_CASE("norms reject mismatched shapes with clear errors", "[norm]") {
@@ -125,6 +248,10 @@ TEST_CASE("norms reject mismatched shapes with clear errors", "[norm]") {
                       Contains("group_norm") && Contains("weight") && Contains("[6]"));
   REQUIRE_THROWS_WITH(group_norm(zeros({2, 6, 3}), 3, Tensor(), zeros({2})),
                       Contains("group_norm") && Contains("bias"));
+  REQUIRE_THROWS_WITH(group_norm(zeros({2, 6, 3}, kInt64), 3),
+                      Contains("group_norm") && Contains("int64"));
+  REQUIRE_THROWS_WITH(group_norm_reference(zeros({2, 6, 3}), 4),
+                      Contains("group_norm") && Contains("num_groups"));
 }
 
 TEST_CASE("dropout zeroes with probability p and keeps the expected value", "[norm]") {
