@@ -3,7 +3,7 @@
 # each sampler, draw PER_CLASS images of every digit from the same seeds, time the
 # sampling, and score the images with `zoo eval-samples` (Fréchet distance of the CNN's
 # features to the test set's, mean confidence, accuracy on the requested digits). The
-# floor is real training images scored the same way, with the same count.
+# floor is real training images scored the same way, as many of each digit, three draws.
 #
 #   scripts/sample_quality_table.sh              # every row, then the table
 #   scripts/sample_quality_table.sh ddpm-1000    # one row (results are kept per row)
@@ -34,6 +34,7 @@ ROWS=(
   "flow-euler-50|flow|--sampler euler --steps 50"
   "flow-euler-10|flow|--sampler euler --steps 10"
   "flow-euler-2|flow|--sampler euler --steps 2"
+  "flow-euler-1|flow|--sampler euler --steps 1"
   "flow-heun-10|flow|--sampler heun --steps 10"
   "flow-euler-10-w2|flow|--sampler euler --steps 10 --guidance 2"
   "reflow-euler-1|reflow|--sampler euler --steps 1"
@@ -67,14 +68,34 @@ print(json.dumps({"row": sys.argv[1], "flags": sys.argv[4], "images": s["images"
     "$name" "$sampled" "$scored" "$model $flags" "$THREADS")"
 }
 
+# The floor: real training images, PER_CLASS of each digit drawn at random (seed $1),
+# scored like the samples. (The first N training images are not class-balanced.)
 floor_row() {
-  local scored
-  scored=$("$ZOO" eval-samples --floor --count $((PER_CLASS * 10)) --threads "$THREADS")
-  record floor "$(python3 -c 'import json, sys
+  local seed=$1 scored
+  python3 - "$seed" "$PER_CLASS" "$OUT/floor-$seed.safetensors" <<'EOF_PY'
+import array, json, random, struct, sys
+seed, per_class, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+pixels = open("data/mnist/train-images-idx3-ubyte", "rb").read()[16:]
+labels = open("data/mnist/train-labels-idx1-ubyte", "rb").read()[8:]
+rng = random.Random(seed)
+pick = [i for c in range(10) for i in rng.sample([j for j, y in enumerate(labels) if y == c], per_class)]
+x = array.array("f", (pixels[784 * i + k] / 255 for i in pick for k in range(784)))
+y = array.array("q", (labels[i] for i in pick))
+size_x, size_y = len(x) * 4, len(y) * 8
+header = {"images": {"dtype": "F32", "shape": [len(pick), 1, 28, 28], "data_offsets": [0, size_x]},
+          "labels": {"dtype": "I64", "shape": [len(pick)], "data_offsets": [size_x, size_x + size_y]}}
+text = json.dumps(header).encode()
+text += b" " * (-len(text) % 8)
+with open(out, "wb") as f:
+    f.write(struct.pack("<Q", len(text)) + text + x.tobytes() + y.tobytes())
+EOF_PY
+  scored=$("$ZOO" eval-samples --samples "$OUT/floor-$seed.safetensors" --threads "$THREADS")
+  record "floor-$seed" "$(python3 -c 'import json, sys
 e = json.loads(sys.argv[1])
-print(json.dumps({"row": "floor", "flags": "real training images", "images": e["count"], "seconds": 0,
-                  "frechet": e["frechet_distance"], "confidence": e["mean_confidence"],
-                  "accuracy": e["label_accuracy"], "threads": 0}))' "$scored")"
+print(json.dumps({"row": "floor-" + sys.argv[2], "flags": "real training images, seed " + sys.argv[2],
+                  "images": e["count"], "seconds": 0, "frechet": e["frechet_distance"],
+                  "confidence": e["mean_confidence"], "accuracy": e["label_accuracy"], "threads": 0}))' \
+    "$scored" "$seed")"
 }
 
 print_table() {
@@ -103,5 +124,7 @@ for row in "${ROWS[@]}"; do
     run_row "$name" "$model" "$flags"
   fi
 done
-if (( ${#selected[@]} == 0 )) || [[ " ${selected[*]} " == *" floor "* ]]; then floor_row; fi
+if (( ${#selected[@]} == 0 )) || [[ " ${selected[*]} " == *" floor "* ]]; then
+  for seed in 1 2 3; do floor_row "$seed"; done
+fi
 print_table

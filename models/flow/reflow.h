@@ -33,7 +33,7 @@ namespace zoo::models {
 
 /// How reflow's pairs are drawn from the first flow.
 struct ReflowPairing {
-  std::int64_t pairs = 20000;      ///< (noise, image) pairs
+  std::int64_t pairs = 10000;      ///< (noise, image) pairs
   std::string sampler = "heun";    ///< the first flow's ODE solver: "euler" or "heun"
   std::int64_t steps = 10;         ///< its steps from noise to image
   std::int64_t chunk = 1000;       ///< pairs drawn (and saved) at a time

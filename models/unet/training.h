@@ -19,7 +19,7 @@ namespace zoo::models {
 struct UNetTraining {
   UNetConfig model{.num_classes = 10};  ///< the U-Net; 10 classes for guidance (0: unconditional)
   std::string data_dir = "data/mnist";  ///< the MNIST IDX files
-  std::int64_t epochs = 10;             ///< passes over the training images
+  std::int64_t epochs = 3;              ///< passes over the training images (the budget of the README's table)
   std::int64_t batch_size = 128;        ///< images per step
   double lr = 2e-4;                     ///< Adam's learning rate (Ho et al.'s), constant
   double clip_grad_norm = 1.0;          ///< gradient norm limit (Ho et al.'s), 0: off

@@ -6,7 +6,7 @@
 // README.md alongside.
 //
 // Run: ./tutorial_13_ddpm   (trains a small U-Net on data/mnist for 150 steps if
-// data/fetch_mnist.sh has put it there, about 20 s, and samples runs/ddpm if
+// data/fetch_mnist.sh has put it there, about a minute, and samples runs/ddpm if
 // `zoo train ddpm` has written it; CTest runs it with --quick, on the 200-image fixture)
 
 #include <cmath>

@@ -5,7 +5,7 @@
 // small U-Net trained on MNIST, sampled with a few steps. Read README.md alongside.
 //
 // Run: ./tutorial_14_rectified_flow   (trains a small U-Net on data/mnist for 150 steps
-// if data/fetch_mnist.sh has put it there, about 20 s, and samples runs/flow and
+// if data/fetch_mnist.sh has put it there, about a minute, and samples runs/flow and
 // runs/reflow if `zoo train flow` has written them; CTest runs it with --quick, on the
 // 200-image fixture)
 
