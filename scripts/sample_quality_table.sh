@@ -72,24 +72,7 @@ print(json.dumps({"row": sys.argv[1], "flags": sys.argv[4], "images": s["images"
 # scored like the samples. (The first N training images are not class-balanced.)
 floor_row() {
   local seed=$1 scored
-  python3 - "$seed" "$PER_CLASS" "$OUT/floor-$seed.safetensors" <<'EOF_PY'
-import array, json, random, struct, sys
-seed, per_class, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-pixels = open("data/mnist/train-images-idx3-ubyte", "rb").read()[16:]
-labels = open("data/mnist/train-labels-idx1-ubyte", "rb").read()[8:]
-rng = random.Random(seed)
-pick = [i for c in range(10) for i in rng.sample([j for j, y in enumerate(labels) if y == c], per_class)]
-x = array.array("f", (pixels[784 * i + k] / 255 for i in pick for k in range(784)))
-y = array.array("q", (labels[i] for i in pick))
-size_x, size_y = len(x) * 4, len(y) * 8
-header = {"images": {"dtype": "F32", "shape": [len(pick), 1, 28, 28], "data_offsets": [0, size_x]},
-          "labels": {"dtype": "I64", "shape": [len(pick)], "data_offsets": [size_x, size_x + size_y]}}
-text = json.dumps(header).encode()
-text += b" " * (-len(text) % 8)
-with open(out, "wb") as f:
-    f.write(struct.pack("<Q", len(text)) + text + x.tobytes() + y.tobytes())
-EOF_PY
-  scored=$("$ZOO" eval-samples --samples "$OUT/floor-$seed.safetensors" --threads "$THREADS")
+  scored=$("$ZOO" eval-samples --floor --per-class "$PER_CLASS" --seed "$seed" --threads "$THREADS")
   record "floor-$seed" "$(python3 -c 'import json, sys
 e = json.loads(sys.argv[1])
 print(json.dumps({"row": "floor-" + sys.argv[2], "flags": "real training images, seed " + sys.argv[2],

@@ -27,6 +27,8 @@ struct EvalSamplesOptions {
   std::string data_dir = kDefaultData;
   bool floor = false;
   std::int64_t count = 10000;
+  std::int64_t per_class = 0;  // with --floor: this many random images of each digit instead
+  std::uint64_t seed = 0;
   int threads = 0;
 };
 
@@ -41,7 +43,12 @@ void run(const EvalSamplesOptions& o) {
   const std::int64_t expected = o.data_dir == kDefaultData ? -1 : 0;
   models::SamplesFile samples;
   std::string source = o.samples;
-  if (o.floor) {
+  if (o.floor && o.per_class > 0) {  // class-balanced, like the samples of a conditional model
+    Generator gen(o.seed);
+    const nn::MnistData train = nn::balanced_examples(nn::load_mnist(o.data_dir, true, expected), o.per_class, gen);
+    samples = {train.images, train.labels};
+    source = fmt::format("{} training images, {} of each digit (seed {})", o.data_dir, o.per_class, o.seed);
+  } else if (o.floor) {
     const nn::MnistData train = nn::first_examples(nn::load_mnist(o.data_dir, true, expected), o.count);
     samples = {train.images, train.labels};  // the labels are the true digits: the CNN's training accuracy
     source = fmt::format("{} training images 0..{}", o.data_dir, train.images.size(0) - 1);
@@ -81,6 +88,10 @@ void add_eval_samples_commands(CLI::App& app) {
                               "Score the first --count real training images instead: the floor a model can reach");
   samples->excludes(floor);
   cmd->add_option("--count", o->count, "With --floor: how many training images")->capture_default_str();
+  cmd->add_option("--per-class", o->per_class,
+                  "With --floor: this many random training images of each digit instead (the first N are not "
+                  "class-balanced; compare with samples of the same count)");
+  cmd->add_option("--seed", o->seed, "With --per-class: the draw")->capture_default_str();
   cmd->add_option("--classifier", o->classifier, "Weights of the CNN, written by `zoo train cnn --out runs/cnn`")
       ->capture_default_str();
   cmd->add_option("--data", o->data_dir, "Folder with the MNIST IDX files; its test images are the reference")

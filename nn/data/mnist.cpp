@@ -1,6 +1,7 @@
 #include "nn/data/mnist.h"
 
 #include "autograd/error.h"
+#include "autograd/ops.h"
 #include "nn/data/idx.h"
 
 namespace zoo::nn {
@@ -51,6 +52,25 @@ MnistData first_examples(MnistData data, std::int64_t limit) {
     data.labels = data.labels.narrow(0, 0, limit).contiguous();
   }
   return data;
+}
+
+MnistData balanced_examples(const MnistData& data, std::int64_t per_class, Generator& gen) {
+  ZOO_CHECK(per_class > 0, "balanced_examples: per_class must be positive, got {}", per_class);
+  const std::vector<std::int64_t> labels = data.labels.to_vector<std::int64_t>();
+  std::vector<std::vector<std::int64_t>> chosen(kClasses);
+  for (const std::int64_t i : randperm(data.labels.size(0), gen).to_vector<std::int64_t>()) {
+    auto& digit = chosen[static_cast<std::size_t>(labels[static_cast<std::size_t>(i)])];
+    if (static_cast<std::int64_t>(digit.size()) < per_class) digit.push_back(i);
+  }
+  std::vector<std::int64_t> rows;
+  for (std::int64_t c = 0; c < kClasses; ++c) {
+    const auto& digit = chosen[static_cast<std::size_t>(c)];
+    ZOO_CHECK(static_cast<std::int64_t>(digit.size()) == per_class,
+              "balanced_examples: {} examples of digit {} asked for, the split has {}", per_class, c, digit.size());
+    rows.insert(rows.end(), digit.begin(), digit.end());
+  }
+  const Tensor index = from_vector(rows, {static_cast<std::int64_t>(rows.size())});
+  return {index_select(data.images, 0, index).contiguous(), index_select(data.labels, 0, index).contiguous()};
 }
 
 }  // namespace zoo::nn

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <filesystem>
 
+#include "autograd/generator.h"
 #include "autograd/tensor.h"
 
 namespace zoo::nn {
@@ -38,5 +39,11 @@ MnistData load_mnist(const std::filesystem::path& dir, bool train = true,
 /// The first `limit` examples of `data` (all of them if `limit` is 0 or larger than the
 /// split): how trainers use a cut-down split (`--train-limit`, tests).
 MnistData first_examples(MnistData data, std::int64_t limit);
+
+/// `per_class` examples of each of the 10 digits, drawn at random without replacement
+/// from `gen` (a random permutation, then the first `per_class` of each digit in it),
+/// grouped by digit: a class-balanced sample of a split. An error names the digit if a
+/// split has fewer than `per_class` of it.
+MnistData balanced_examples(const MnistData& data, std::int64_t per_class, Generator& gen);
 
 }  // namespace zoo::nn

@@ -273,3 +273,26 @@ TEST_CASE("mnist: the real MNIST and Fashion-MNIST files", "[.][real-data]") {
     WARN("no data/fashion-mnist: run data/fetch_mnist.sh --fashion");
   }
 }
+
+TEST_CASE("mnist: balanced_examples draws as many of each digit, at random", "[mnist]") {
+  const MnistData train = load_mnist(kMini, /*train=*/true, /*expected_count=*/200);
+  Generator a(5), b(5), c(6);
+  const MnistData first = balanced_examples(train, 3, a);
+  REQUIRE(first.images.shape() == Shape{30, 1, 28, 28});
+  const std::vector<std::int64_t> labels = first.labels.to_vector<std::int64_t>();
+  for (std::int64_t i = 0; i < 30; ++i) CHECK(labels[static_cast<std::size_t>(i)] == i / 3);  // grouped by digit
+  // Each image is one of the split's, with its own label.
+  const std::vector<float> all = train.images.reshape({200, 784}).to_vector<float>();
+  const std::vector<std::int64_t> all_labels = train.labels.to_vector<std::int64_t>();
+  const std::vector<float> picked = first.images.reshape({30, 784}).to_vector<float>();
+  for (std::size_t i = 0; i < 30; ++i) {
+    bool found = false;
+    for (std::size_t j = 0; j < 200 && !found; ++j)
+      found = all_labels[j] == labels[i] &&
+              std::equal(picked.begin() + 784 * i, picked.begin() + 784 * (i + 1), all.begin() + 784 * j);
+    CHECK(found);
+  }
+  CHECK(balanced_examples(train, 3, b).images.to_vector<float>() == picked);  // the same seed, the same draw
+  CHECK(balanced_examples(train, 3, c).images.to_vector<float>() != picked);  // another seed, another draw
+  REQUIRE_THROWS_WITH(balanced_examples(train, 14, a), Catch::Matchers::Contains("14 examples of digit 5"));  // 13 fives
+}
