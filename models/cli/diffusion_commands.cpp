@@ -61,13 +61,17 @@ struct SampleOutput {
   int threads = 0;
 };
 
-void add_sample_output_flags(CLI::App& cmd, SampleOutput& s) {
+/// The flags every `zoo sample` of these models shares, bound to `s` and the sampler's
+/// guidance scale.
+void add_sample_output_flags(CLI::App& cmd, SampleOutput& s, double& guidance) {
   cmd.add_option("--out", s.out, "The PNG grid to write")->capture_default_str();
   cmd.add_option("--save", s.save, "Also write the images (and labels) for zoo eval-samples (safetensors)");
   cmd.add_option("--per-class", s.per_class, "Images per class, a row each (conditional models)")->capture_default_str();
   cmd.add_option("--count", s.count, "Images (unconditional models)")->capture_default_str();
   cmd.add_option("--seed", s.seed, "Random seed")->capture_default_str();
   cmd.add_option("--threads", s.threads, "Threads");
+  cmd.add_option("--guidance", guidance, "Classifier-free guidance scale w (1: plain conditional)")->capture_default_str();
+  cmd.add_option("--trajectory", s.trajectory, "Also write the first 8 images at ten moments from noise to image");
 }
 
 /// The labels to draw: `per_class` of each class in order (a grid row each), or none for
@@ -118,6 +122,18 @@ class Trajectory {
   std::vector<Tensor> snapshots_;
 };
 
+/// Writes the grid, the samples file and the trajectory of x (n, 1, 28, 28) in [-1, 1],
+/// then prints one JSON line: `summary` with the count, the sampling time and the grid.
+void finish_sampling(const SampleOutput& s, const Tensor& x, const Tensor& labels, const Trajectory& trajectory,
+                     nlohmann::json summary, double seconds) {
+  write_samples(s, x, labels);
+  trajectory.write();
+  summary["images"] = x.size(0);
+  summary["seconds"] = seconds;
+  summary["samples"] = s.out;
+  fmt::print("{}\n", summary.dump());
+}
+
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -142,14 +158,11 @@ void add_ddpm_sample(CLI::App& sample) {
   CLI::App* cmd = sample.add_subcommand("ddpm", "Draw digits from a trained DDPM (a row per class if it has classes)");
   cmd->add_option("--weights", s->weights, "model.safetensors or checkpoint.safetensors written by zoo train ddpm")
       ->capture_default_str();
-  add_sample_output_flags(*cmd, s->output);
+  add_sample_output_flags(*cmd, s->output, s->how.guidance);
   cmd->add_option("--sampler", s->how.sampler, "ddpm (ancestral, all T steps) or ddim")->capture_default_str();
   cmd->add_option("--steps", s->how.steps, "DDIM's number of steps")->capture_default_str();
   cmd->add_option("--eta", s->how.eta, "DDIM's noise (0: deterministic)")->capture_default_str();
-  cmd->add_option("--guidance", s->how.guidance, "Classifier-free guidance scale w (1: plain conditional)")
-      ->capture_default_str();
   cmd->add_option("--variance", s->variance, "Ancestral sampling's variance: posterior or beta")->capture_default_str();
-  cmd->add_option("--trajectory", s->output.trajectory, "Also write the denoising of the first 8 images, step by step");
   cmd->callback([s] {
     if (s->output.threads > 0) set_num_threads(s->output.threads);
     ZOO_CHECK(s->variance == "posterior" || s->variance == "beta",
@@ -164,12 +177,8 @@ void add_ddpm_sample(CLI::App& sample) {
     const auto started = std::chrono::steady_clock::now();
     const Tensor x = models::sample_ddpm(*net, schedule, n, labels, s->how, gen, observe);
     const double seconds = seconds_since(started);
-    write_samples(s->output, x, labels);
-    trajectory.write();
-    fmt::print("{}\n", nlohmann::json{{"model", "ddpm"}, {"sampler", s->how.sampler}, {"steps", total},
-                                      {"guidance", s->how.guidance}, {"images", n}, {"seconds", seconds},
-                                      {"samples", s->output.out}}
-                           .dump());
+    finish_sampling(s->output, x, labels, trajectory,
+                    {{"model", "ddpm"}, {"sampler", s->how.sampler}, {"steps", total}, {"guidance", s->how.guidance}}, seconds);
   });
 }
 
@@ -198,12 +207,9 @@ void add_flow_sample(CLI::App& sample) {
   CLI::App* cmd = sample.add_subcommand("flow", "Draw digits from a trained rectified flow (a row per class)");
   cmd->add_option("--weights", s->weights, "model.safetensors or checkpoint.safetensors written by zoo train flow")
       ->capture_default_str();
-  add_sample_output_flags(*cmd, s->output);
+  add_sample_output_flags(*cmd, s->output, s->how.guidance);
   cmd->add_option("--sampler", s->how.sampler, "euler or heun")->capture_default_str();
   cmd->add_option("--steps", s->how.steps, "Steps from noise to image")->capture_default_str();
-  cmd->add_option("--guidance", s->how.guidance, "Classifier-free guidance scale w (1: plain conditional)")
-      ->capture_default_str();
-  cmd->add_option("--trajectory", s->output.trajectory, "Also write the path of the first 8 images, step by step");
   cmd->callback([s] {
     if (s->output.threads > 0) set_num_threads(s->output.threads);
     auto net = models::load_flow(s->weights);
@@ -214,12 +220,8 @@ void add_flow_sample(CLI::App& sample) {
     const Tensor x = models::sample_flow(*net, n, labels, s->how, gen,
                                          [&](double, const Tensor& x) { trajectory.observe(x); });
     const double seconds = seconds_since(started);
-    write_samples(s->output, x, labels);
-    trajectory.write();
-    fmt::print("{}\n", nlohmann::json{{"model", "flow"}, {"sampler", s->how.sampler}, {"steps", s->how.steps},
-                                      {"guidance", s->how.guidance}, {"images", n}, {"seconds", seconds},
-                                      {"samples", s->output.out}}
-                           .dump());
+    finish_sampling(s->output, x, labels, trajectory,
+                    {{"model", "flow"}, {"sampler", s->how.sampler}, {"steps", s->how.steps}, {"guidance", s->how.guidance}}, seconds);
   });
 }
 

@@ -67,15 +67,16 @@ ReflowPairs draw_reflow_pairs(UNet& teacher, const ReflowPairing& how, const std
     noise.push_back(z);
     samples.push_back(integrate_flow(teacher, z, classes > 0 ? chunk_labels : Tensor(), sampling));
     labels.push_back(chunk_labels);
+    done = {cat(noise, 0), cat(samples, 0), cat(labels, 0)};
     nn::StateDict tensors;
-    tensors.insert("noise", cat(noise, 0));
-    tensors.insert("samples", cat(samples, 0));
-    tensors.insert("labels", cat(labels, 0));
+    tensors.insert("noise", done.noise);
+    tensors.insert("samples", done.samples);
+    tensors.insert("labels", done.labels);
     nn::save_safetensors(file, tensors, identity);
     progress.update(k + 1, n, fmt::format("{} pairs", first + n));
   }
   progress.finish();
-  return load_pairs(file, identity);
+  return done;
 }
 
 }  // namespace zoo::models

@@ -272,6 +272,15 @@ TEST_CASE("conv2d gradients match finite differences", "[conv]") {
         return conv2d(in[0].transpose(2, 3), in[1].permute({0, 1, 3, 2}), Tensor(), {1, 2}, {1, 0});
       },
       {test::randn64({1, 2, 5, 4}, 4), test::randn64({3, 2, 3, 2}, 5)}, kLinear);
+  // A 3×3 stride-1 kernel takes the Winograd path (winograd.h), forward and backward;
+  // odd sizes leave a half tile at the edge.
+  REQUIRE(winograd_applies(3, 3, 1, 1, 1, 1, 1, 1, 1));
+  test::check_gradients(
+      [](const std::vector<Tensor>& in) { return conv2d(in[0], in[1], in[2], {1, 1}, {1, 1}); },
+      {test::randn64({2, 3, 5, 4}, 9), test::randn64({2, 3, 3, 3}, 10), test::randn64({2}, 11)}, kLinear);
+  test::check_gradients(
+      [](const std::vector<Tensor>& in) { return conv2d(in[0], in[1], Tensor(), {1, 1}, {2, 2}); },
+      {test::randn64({1, 2, 3, 3}, 12), test::randn64({3, 2, 3, 3}, 13)}, kLinear);
 }
 
 TEST_CASE("conv2d's image-by-image backward equals its composed reference", "[conv]") {
@@ -356,6 +365,10 @@ TEST_CASE("conv2d second derivatives match finite differences", "[conv]") {
       },
       {test::randn64({1, 2, 3, 3}, 6), test::randn64({2, 2, 2, 2}, 7), test::randn64({2}, 8)},
       kLinear);
+  // The Winograd path: its create_graph backward differentiates conv2d_reference.
+  test::check_second_gradients(
+      [](const std::vector<Tensor>& in) { return conv2d(in[0], in[1], in[2], {1, 1}, {1, 1}); },
+      {test::randn64({1, 2, 4, 3}, 14), test::randn64({2, 2, 3, 3}, 15), test::randn64({2}, 16)}, kLinear);
 }
 
 TEST_CASE("conv_transpose2d gradients match finite differences", "[conv]") {
