@@ -17,6 +17,7 @@
 #include "autograd/ops/norm.h"
 #include "autograd/ops/pool.h"
 #include "autograd/ops/reduce.h"
+#include "autograd/ops/rope.h"
 #include "autograd/ops/softmax.h"
 #include "autograd/parallel.h"
 #include "autograd/tensor.h"

@@ -3,9 +3,13 @@
 ///
 /// `cat` is the one op here with a kernel and a backward: the gradient of each input
 /// is its slice of the output's gradient, \f$\bar x_j = \bar y[\dots, o_j : o_j + n_j, \dots]\f$
-/// with \f$o_j\f$ the offset of input j along `dim` and \f$n_j\f$ its size. The rest are
-/// compositions: `stack` is `cat` of unsqueezed inputs, and `split` / `chunk` return
-/// `narrow` views, which are differentiable already.
+/// with \f$o_j\f$ the offset of input j along `dim` and \f$n_j\f$ its size. `split` is
+/// its mirror image: views of the pieces, with one backward for all of them that
+/// concatenates the pieces' gradients, \f$\bar x = \mathrm{cat}(\bar y_1, \ldots, \bar y_n)\f$.
+/// (Each piece could be a `narrow` view with its own backward, but then every piece
+/// would send back a full-size gradient, zero outside its slice, and n pieces would cost
+/// n full-size tensors; a mixture-of-experts layer splits its tokens into dozens of
+/// pieces.) `stack` is `cat` of unsqueezed inputs, `chunk` is `split`.
 
 #include "autograd/ops/join.h"
 
@@ -13,6 +17,7 @@
 #include <numeric>
 
 #include "autograd/factories.h"
+#include "autograd/grad_mode.h"
 #include "autograd/kernels/copy.h"
 #include "autograd/node.h"
 
@@ -139,11 +144,19 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<std::int64_t>& size
             x.shape());
   std::vector<Tensor> pieces;
   pieces.reserve(sizes.size());
-  std::int64_t start = 0;
-  for (std::int64_t s : sizes) {
-    pieces.push_back(x.narrow(dim, start, s));
-    start += s;
+  {
+    NoGradGuard views_only;  // the pieces get one shared backward below, not one each
+    std::int64_t start = 0;
+    for (std::int64_t s : sizes) {
+      pieces.push_back(x.narrow(dim, start, s));
+      start += s;
+    }
   }
+  // The engine hands every piece's gradient to the node (zeros for a piece that was
+  // not used), so the input's gradient is their concatenation.
+  record_multi("split", {x}, pieces, [dim](const Grads& grads, const std::vector<bool>&) {
+    return Grads{cat(grads, dim)};
+  });
   return pieces;
 }
 

@@ -189,6 +189,25 @@ TEST_CASE("split and chunk are differentiable", "[join][grad]") {
         return c[0] * c[2].sum() + c[1];
       },
       {randn64({6, 2})});
+  // Second derivatives flow through the concatenation in the backward.
+  check_second_gradients(
+      [](const auto& in) {
+        auto s = split(in[0], {2, 3}, 0);
+        return cat({s[0] * s[0], s[1] * s[1] * s[1]}, 0);
+      },
+      {randn64({5})});
+}
+
+TEST_CASE("the pieces of a split share one backward node", "[join][grad]") {
+  // One node for all pieces: a mixture-of-experts layer splits its tokens into dozens of
+  // pieces, and one full-size gradient per piece would cost dozens of full-size tensors.
+  Tensor x = randn64({5, 2});
+  auto pieces = split(x, {2, 0, 3}, 0);
+  REQUIRE(pieces[0].grad_fn() == pieces[2].grad_fn());
+  REQUIRE(pieces[0].grad_fn()->name() == "split");
+  // Only the last piece used: the others' rows get zeros.
+  (pieces[2] * 4.0).sum().backward();
+  REQUIRE(values(x.grad()) == std::vector<double>{0, 0, 0, 0, 4, 4, 4, 4, 4, 4});
 }
 
 TEST_CASE("split and chunk check their arguments", "[join][errors]") {
