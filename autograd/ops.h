@@ -2,6 +2,7 @@
 /// @file ops.h
 /// @brief Everything in zoo::autograd in one include: Tensor, factories, ops, engine.
 
+#include "autograd/checkpoint.h"
 #include "autograd/engine.h"
 #include "autograd/node.h"
 #include "autograd/error.h"

@@ -1,6 +1,7 @@
 #pragma once
 /// @file storage.h
-/// @brief `Storage`: the flat block of bytes that tensors and their views share.
+/// @brief `Storage`: the flat block of bytes that tensors and their views share, and
+/// the count of how many such bytes are alive (`storage_bytes_in_use`, `storage_peak_bytes`).
 
 #include <cstddef>
 #include <cstdint>
@@ -13,10 +14,18 @@ namespace zoo {
 /// It also carries the *version counter*: every in-place write to any view bumps it,
 /// so that the autograd engine can tell that a tensor it saved for backward has been
 /// overwritten since (see `SavedTensor`).
+///
+/// Every storage adds its size to a process-wide count when it is created and takes it
+/// off when it is destroyed, so that the memory a graph holds can be measured (see
+/// `storage_bytes_in_use`).
 class Storage {
  public:
-  /// Allocates `nbytes` bytes, uninitialised.
+  /// Allocates `nbytes` bytes, uninitialised, and counts them as in use.
   explicit Storage(std::size_t nbytes);
+  /// Frees the buffer and stops counting its bytes.
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
 
   /// The first byte (cast to the element type by the caller, see `Tensor::data_ptr`).
   void* data() { return data_.get(); }
@@ -38,5 +47,23 @@ class Storage {
   std::size_t nbytes_;
   std::uint64_t version_ = 0;
 };
+
+/// Bytes held by all live `Storage`s of the process right now: the tensors' data,
+/// shared by their views (a view costs nothing), as requested (not rounded up to the
+/// 64-byte alignment). Memory that BLAS or the allocator keeps for itself is not counted.
+///
+/// This is the number activation checkpointing trades against compute: after a forward
+/// pass, `storage_bytes_in_use()` minus its value before is what the graph keeps for
+/// backward (plus the outputs). See `autograd/checkpoint.h` and its test.
+std::size_t storage_bytes_in_use();
+
+/// The largest value `storage_bytes_in_use()` has had since the start of the process
+/// or the last `reset_storage_peak()`. Storages created and freed within an op (its
+/// temporaries) count too, while they live.
+std::size_t storage_peak_bytes();
+
+/// Sets the peak to the current `storage_bytes_in_use()`, to measure the peak of what
+/// follows: `reset_storage_peak(); work(); storage_peak_bytes() - before`.
+void reset_storage_peak();
 
 }  // namespace zoo
