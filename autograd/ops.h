@@ -8,6 +8,7 @@
 #include "autograd/error.h"
 #include "autograd/factories.h"
 #include "autograd/grad_mode.h"
+#include "autograd/ops/attention.h"
 #include "autograd/ops/conv.h"
 #include "autograd/ops/elementwise.h"
 #include "autograd/ops/index.h"
