@@ -32,6 +32,9 @@ void add_lstm_mnist_commands(const Verbs& verbs);
 /// `zoo train char-lstm`, `zoo generate char-lstm`, `zoo eval char-lstm`: the byte-level LSTM language model.
 void add_char_lstm_commands(const Verbs& verbs);
 
+/// `zoo train|generate|eval transformer` and `... moe`: the BPE-level language models.
+void add_transformer_commands(const Verbs& verbs);
+
 /// `zoo train nice`, `zoo eval nice`, `zoo sample nice`, `zoo inpaint nice`: the NICE flow on MNIST.
 void add_nice_commands(const Verbs& verbs);
 

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   zoo::cli::add_classifier_commands(verbs);
   zoo::cli::add_lstm_mnist_commands(verbs);
   zoo::cli::add_char_lstm_commands(verbs);
+  zoo::cli::add_transformer_commands(verbs);
   zoo::cli::add_vae_commands(verbs);
   zoo::cli::add_nice_commands(verbs);
   zoo::cli::add_ddpm_commands(verbs);
