@@ -85,7 +85,9 @@ TEST_CASE("chained, nested and repeated checkpointed segments", "[checkpoint]") 
   for (const Mlp* m : {&m1, &m2})
     for (const Tensor& p : m->params()) all.push_back(p);
   auto model = [&](bool ckpt, bool nested) {
-    auto block = [&](const Mlp& m, const Tensor& h) {
+    // Captured by value: the nested checkpoint keeps `block` until its backward, after
+    // this lambda has returned.
+    auto block = [ckpt](const Mlp& m, const Tensor& h) {
       auto f = [&m](const Tensor& in) { return mlp(m, in); };
       return ckpt ? autograd::checkpoint(f, h) : f(h);
     };
@@ -94,7 +96,7 @@ TEST_CASE("chained, nested and repeated checkpointed segments", "[checkpoint]") 
     if (nested) {
       // A checkpoint whose function checkpoints again: the inner backward runs inside
       // the outer one's backward (the engine is reentrant).
-      h = autograd::checkpoint([&](const Tensor& in) { return block(m2, block(m2, in)); }, h);
+      h = autograd::checkpoint([block, &m2](const Tensor& in) { return block(m2, block(m2, in)); }, h);
     } else {
       h = block(m2, block(m2, h));
     }
