@@ -101,6 +101,7 @@ void add_train(CLI::App& train, bool moe) {
                      {"tokens_per_second", r.tokens_per_second},
                      {"parameters", r.parameters},
                      {"active_parameters", r.active_parameters},
+                     {"peak_bytes", r.peak_bytes},
                      {"weights", o->out + "/model.safetensors"},
                      {"checkpoint", o->out + "/checkpoint.safetensors"}};
     if (moe) {

@@ -10,6 +10,7 @@
 #include <map>
 
 #include "autograd/ops.h"
+#include "autograd/storage.h"
 #include "models/bpe/model_file.h"
 #include "models/common/metrics.h"
 #include "models/common/progress.h"
@@ -329,6 +330,7 @@ TransformerTrainResult train_transformer(const TransformerTrainOptions& o) {
     evaluated_at = step;
   };
 
+  reset_storage_peak();
   while (pos.step < o.steps) {
     const std::int64_t step = pos.step + 1;
     optimizer->set_lr(schedule.lr_at(step - 1));
@@ -349,9 +351,11 @@ TransformerTrainResult train_transformer(const TransformerTrainOptions& o) {
     ++pos.loss_count;
     pos.step = step;
     progress.update(step, B * T, fmt::format("loss {:.4f}", value));
+    result.peak_bytes = std::max(result.peak_bytes, storage_peak_bytes());
     if (step % o.eval_every == 0 || step == o.steps) {
       pos.seconds = seconds_now();
       validate(step);
+      reset_storage_peak();  // the training steps' peak only
       started = std::chrono::steady_clock::now();
     }
     const bool interrupted = o.stop_after > 0 && step >= o.stop_after && step < o.steps;

@@ -64,6 +64,10 @@ struct TransformerTrainResult {
   double tokens_per_second = 0;  ///< training tokens per second
   std::int64_t parameters = 0;   ///< all parameters
   std::int64_t active_parameters = 0;  ///< parameters a token passes through
+  /// The most tensor memory alive at once during the training steps of this process
+  /// (`storage_peak_bytes`; validation left out): weights, optimizer state, and the
+  /// activations a step keeps for backward, which `checkpoint_blocks` reduces.
+  std::size_t peak_bytes = 0;
   std::string sample;          ///< 60 tokens generated after "The" at the end
   bool finished = false;       ///< false if stopped early by `stop_after`
 };
