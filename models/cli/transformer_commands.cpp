@@ -53,7 +53,8 @@ void add_train(CLI::App& train, bool moe) {
         ->capture_default_str();
     cmd->add_option("--expert-hidden", m.moe.expert_hidden, "Hidden units of one expert")->capture_default_str();
     cmd->add_option("--top-k", m.moe.top_k, "Routed experts per token (K)")->capture_default_str();
-    cmd->add_option("--gating", m.moe.gating, "softmax or sigmoid")->capture_default_str();
+    cmd->add_option("--gating", m.moe.gating,
+                    "sigmoid or softmax (the bias balancing needs sigmoid: with softmax it cycles; tutorial 16)")->capture_default_str();
     cmd->add_option("--balance", m.moe.balance, "bias (auxiliary-loss-free), aux-loss or none")
         ->capture_default_str();
     cmd->add_option("--aux-loss-coef", m.moe.aux_loss_coef, "alpha of the auxiliary loss")->capture_default_str();

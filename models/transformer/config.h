@@ -22,7 +22,10 @@ struct MoeConfig {
   std::string gating = "sigmoid";
   /// "aux-loss": a Switch-style auxiliary loss pushes the router toward even load;
   /// "bias": DeepSeek-V3's auxiliary-loss-free balancing, a per-expert bias added to the
-  /// affinities only when choosing experts, nudged after every step; "none".
+  /// affinities only when choosing experts, nudged after every step; "none". The bias
+  /// needs sigmoid gating: with softmax affinities the favoured expert squashes the
+  /// others' to nearly equal tiny values, one bias step moves a whole crowd of tokens,
+  /// and the load cycles instead of settling (tutorial 16 measures it).
   std::string balance = "bias";
   double aux_loss_coef = 0.01;     ///< α of the auxiliary loss
   double bias_update_rate = 1e-3;  ///< γ, the bias step per optimizer step
