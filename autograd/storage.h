@@ -40,7 +40,9 @@ class Storage {
   void bump_version() { ++version_; }
 
  private:
+  /// Gives the buffer back: to the cache of large blocks (see storage.cpp), else to malloc.
   struct Free {
+    std::size_t bytes = 0;  ///< the allocated (rounded) size
     void operator()(void* p) const;
   };
   std::unique_ptr<void, Free> data_;

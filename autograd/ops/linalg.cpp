@@ -203,18 +203,21 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   Shape out_shape = x.shape();
   out_shape.back() = out_features;
   Tensor y = empty({rows, out_features}, x.dtype());
-  if (bias.defined()) {
-    y.copy_(bias.detach().expand({rows, out_features}));  // every row starts as b
-  } else {
-    y.zero_();
-  }
+  // With a bias every row starts as b and the GEMM adds to it (β = 1); without one the
+  // GEMM writes y outright (β = 0), which saves a pass that would only write zeros.
+  // (BLAS does not read y when β = 0, so the uninitialised memory does no harm.)
+  const bool add_to_bias = bias.defined();
+  if (add_to_bias)
+    y.copy_(bias.detach().expand({rows, out_features}));
+  else if (in == 0)
+    y.zero_();  // an empty sum: no GEMM runs
   if (in > 0 && y.numel() > 0) {
     dispatch_floating(x.dtype(), "linear", [&](auto tag) {
       using T = decltype(tag);
-      // y = 1·x Wᵀ + 1·y. W is (out, in) row-major, so "Wᵀ" is W read transposed.
+      // y = 1·x Wᵀ + β·y. W is (out, in) row-major, so "Wᵀ" is W read transposed.
       gemm<T>(lx.transposed, !lw.transposed, rows, out_features, in, T(1),
               static_cast<const T*>(x2.storage().data()) + x2.offset(), lx.ld,
-              static_cast<const T*>(w.storage().data()) + w.offset(), lw.ld, T(1),
+              static_cast<const T*>(w.storage().data()) + w.offset(), lw.ld, T(add_to_bias ? 1 : 0),
               y.data_ptr<T>(), out_features);
     });
   }

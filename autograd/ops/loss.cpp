@@ -1,15 +1,20 @@
 /// @file loss.cpp
 /// @brief Loss functions, composed from differentiable ops (log_softmax, gather, where,
 /// softplus, ...), so that their gradients, and second derivatives, need no code here.
-/// The one exception is binary_cross_entropy, whose backward is written out to stay
-/// finite where the probabilities are exactly 0 or 1 (see there).
+/// Two exceptions: binary_cross_entropy, whose backward is written out to stay finite
+/// where the probabilities are exactly 0 or 1, and the fused cross_entropy of (N, C)
+/// logits, a language model's hot loss (see there); `cross_entropy_reference` keeps the
+/// composition.
 ///
 /// Shapes: N is the batch, C the number of classes, and d1, ... optional extra dims
 /// (pixels of a segmentation map, positions of a sequence).
 
 #include "autograd/ops/loss.h"
 
+#include <algorithm>
+#include <cmath>
 #include <string_view>
+#include <vector>
 
 #include "autograd/factories.h"
 #include "autograd/grad_mode.h"
@@ -18,6 +23,8 @@
 #include "autograd/ops/index.h"
 #include "autograd/ops/reduce.h"
 #include "autograd/ops/softmax.h"
+#include "autograd/kernels/vec_math.h"
+#include "autograd/parallel.h"
 
 namespace zoo {
 namespace {
@@ -137,8 +144,94 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, std::int64_t igno
 /// Since \f$\partial(-\log p_c)/\partial x_k = p_k - \delta_{ck}\f$, the gradient is
 /// \f$\partial\ell_n/\partial x_n = p_n - q_n\f$ (÷|V| for Mean). Ignored targets
 /// contribute 0 to both terms and to the count |V|.
-Tensor cross_entropy(const Tensor& logits, const Tensor& target, std::int64_t ignore_index,
-                     double label_smoothing, Reduction reduction) {
+namespace {
+
+/// The fused cross-entropy of logits (N, C) against class indices, reduced to a sum or a
+/// mean: what a language model's loss over a vocabulary of thousands is, where the
+/// composition below would make about ten passes over (N, C) tensors (log-softmax,
+/// gather, where, and their backwards). One pass per row computes
+/// \f$\text{lse}_n = m_n + \log\sum_c e^{x_{nc} - m_n}\f$ (\f$m_n = \max_c x_{nc}\f$) and
+/// \f$\ell_n = \text{lse}_n - x_{n y_n}\f$; it keeps only lse (N). The backward is one
+/// more pass: \f$\bar x_{nc} = s\,\bar\ell\,(e^{x_{nc} - \text{lse}_n} - [c = y_n])\f$, i.e.
+/// softmax minus one-hot, with s = 1 for a sum or 1/|V| for a mean, and 0 on ignored
+/// rows. Under `create_graph` the backward is written with Tensor ops instead, so it can
+/// be differentiated again. The composed definition stays as the reference
+/// (`cross_entropy` with label smoothing or Reduction::None takes it, and the tests
+/// compare the two).
+Tensor fused_cross_entropy(const Tensor& logits, const Tensor& target, std::int64_t ignore_index,
+                           Reduction reduction) {
+  const std::int64_t N = logits.size(0), C = logits.size(1);
+  const Tensor x = logits.detach().contiguous();
+  const Tensor t = target.contiguous();
+  const std::int64_t* labels = t.data_ptr<std::int64_t>();
+  std::vector<double> lse(static_cast<std::size_t>(N));
+  std::vector<double> row_loss(static_cast<std::size_t>(N), 0.0);
+  std::int64_t count = 0;
+  for (std::int64_t n = 0; n < N; ++n) count += labels[n] != ignore_index;
+  dispatch_floating(x.dtype(), "cross_entropy", [&](auto tag) {
+    using T = decltype(tag);
+    const T* xp = x.data_ptr<T>();
+    parallel_for(0, N, std::max<std::int64_t>(1, 32768 / std::max<std::int64_t>(C, 1)),
+                 [&](std::int64_t n0, std::int64_t n1) {
+      std::vector<T> e(static_cast<std::size_t>(C));
+      for (std::int64_t n = n0; n < n1; ++n) {
+        const T* row = xp + n * C;
+        T m = row[0];
+        for (std::int64_t c = 1; c < C; ++c) m = row[c] > m ? row[c] : m;
+        for (std::int64_t c = 0; c < C; ++c) e[c] = kernels::exp_fast(row[c] - m);  // vectorises
+        double total = 0;
+        for (std::int64_t c = 0; c < C; ++c) total += e[c];
+        lse[n] = static_cast<double>(m) + std::log(total);
+        if (labels[n] != ignore_index) row_loss[n] = lse[n] - static_cast<double>(row[labels[n]]);
+      }
+    });
+  });
+  double loss = 0;
+  for (double l : row_loss) loss += l;  // in row order: the same sum for any thread count
+  // Mean over the targets that count (0/0 = NaN with none, as in PyTorch).
+  const double scale = reduction == Reduction::Mean ? 1.0 / static_cast<double>(count) : 1.0;
+  const Tensor out = scalar_tensor(loss * scale, logits.dtype());
+  return record("cross_entropy", {logits}, out,
+                [sx = SavedTensor::input(logits), t, lse = std::move(lse), ignore_index, scale, N, C](
+                    const Tensor& grad, const std::vector<bool>&) {
+                  const Tensor logits = sx.get();
+                  const Tensor valid = valid_mask(t, ignore_index);
+                  if (GradMode::is_enabled()) {  // create_graph: the same formula with Tensor ops
+                    const Tensor onehot = one_hot(where(valid, t, 0.0), C).to(logits.dtype());
+                    const Tensor keep = valid.unsqueeze(1).to(logits.dtype());
+                    return Grads{(softmax(logits, 1) - onehot) * keep * (grad * scale)};
+                  }
+                  const Tensor xc = logits.detach().contiguous();
+                  const std::int64_t* labels = t.data_ptr<std::int64_t>();
+                  Tensor dx = empty(logits.shape(), logits.dtype());
+                  const double g = grad.item() * scale;
+                  dispatch_floating(xc.dtype(), "cross_entropy backward", [&](auto tag) {
+                    using T = decltype(tag);
+                    const T* xp = xc.data_ptr<T>();
+                    T* dp = dx.data_ptr<T>();
+                    parallel_for(0, N, std::max<std::int64_t>(1, 32768 / std::max<std::int64_t>(C, 1)),
+                                 [&](std::int64_t n0, std::int64_t n1) {
+                      for (std::int64_t n = n0; n < n1; ++n) {
+                        T* d = dp + n * C;
+                        if (labels[n] == ignore_index) {
+                          std::fill(d, d + C, T(0));
+                          continue;
+                        }
+                        const T* row = xp + n * C;
+                        const T l = static_cast<T>(lse[n]), gs = static_cast<T>(g);
+                        for (std::int64_t c = 0; c < C; ++c) d[c] = gs * kernels::exp_fast(row[c] - l);
+                        d[labels[n]] -= gs;
+                      }
+                    });
+                  });
+                  return Grads{dx};
+                });
+}
+
+}  // namespace
+
+Tensor cross_entropy_reference(const Tensor& logits, const Tensor& target, std::int64_t ignore_index,
+                               double label_smoothing, Reduction reduction) {
   check_class_target("cross_entropy", "logits", logits, target, ignore_index);
   ZOO_CHECK(label_smoothing >= 0.0 && label_smoothing <= 1.0,
             "cross_entropy: label_smoothing must be in [0, 1], got {}", label_smoothing);
@@ -152,6 +245,15 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, std::int64_t ig
     losses = losses * (1.0 - label_smoothing) + uniform_term * label_smoothing;
   }
   return reduce_class_loss(losses, valid, reduction);
+}
+
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, std::int64_t ignore_index,
+                     double label_smoothing, Reduction reduction) {
+  if (logits.dim() == 2 && label_smoothing == 0.0 && reduction != Reduction::None) {
+    check_class_target("cross_entropy", "logits", logits, target, ignore_index);
+    return fused_cross_entropy(logits, target, ignore_index, reduction);
+  }
+  return cross_entropy_reference(logits, target, ignore_index, label_smoothing, reduction);
 }
 
 // ---------------------------------------------------------------------------

@@ -24,8 +24,16 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, std::int64_t igno
 /// the cross-entropy with the target distribution
 /// \f$q = (1-\varepsilon)\,\text{onehot} + \varepsilon / C\f$. Its gradient with respect
 /// to the logits is \f$p - q\f$ (divided by the number of non-ignored targets for Mean).
+///
+/// For logits (N, C) without label smoothing, reduced by Mean or Sum, it runs a fused
+/// kernel (one pass forward, one backward, keeping only each row's log-sum-exp); every
+/// other case, and the tests' reference, is `cross_entropy_reference`.
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, std::int64_t ignore_index = -100,
                      double label_smoothing = 0.0, Reduction reduction = Reduction::Mean);
+/// The same loss composed from `log_softmax`, `gather`, `where` and a reduction: the
+/// readable definition, differentiable to any order through its ops.
+Tensor cross_entropy_reference(const Tensor& logits, const Tensor& target, std::int64_t ignore_index = -100,
+                               double label_smoothing = 0.0, Reduction reduction = Reduction::Mean);
 /// \f$(x - y)^2\f$, reduced; input and target must have the same shape.
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean);
 /// \f$-[y\log p + (1-y)\log(1-p)]\f$ on probabilities p in [0, 1] (checked); the logs

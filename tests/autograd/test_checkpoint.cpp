@@ -252,6 +252,25 @@ TEST_CASE("the storage counters follow allocations and frees", "[checkpoint][sto
   REQUIRE(storage_peak_bytes() == before);
 }
 
+TEST_CASE("a freed block of 32 MiB or more is reused for the next tensor of its size", "[storage]") {
+  // Such blocks would be fresh mmap()s from glibc every time (storage.cpp says why they
+  // are cached); the cache hands the same block back, and counts it like any other.
+  const std::size_t before = storage_bytes_in_use();
+  const void* first = nullptr;
+  {
+    Tensor big = empty({10 << 20}, kFloat32);  // 40 MiB
+    first = big.data_ptr<float>();
+    REQUIRE(storage_bytes_in_use() == before + (40u << 20));
+  }
+  REQUIRE(storage_bytes_in_use() == before);
+  Tensor again = empty({10 << 20}, kFloat32);
+  REQUIRE(static_cast<const void*>(again.data_ptr<float>()) == first);
+  // Another size is not served from it; small tensors never use it.
+  Tensor other = empty({11 << 20}, kFloat32);
+  REQUIRE(static_cast<const void*>(other.data_ptr<float>()) != first);
+  REQUIRE(storage_bytes_in_use() == before + (84u << 20));
+}
+
 TEST_CASE("checkpointing a chain of blocks lowers the peak memory of forward and backward",
           "[checkpoint][storage]") {
   // L blocks y = x + tanh(x W1) W2 on a batch of B rows, width D, hidden width H = 8D.
