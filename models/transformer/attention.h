@@ -2,6 +2,8 @@
 /// @file attention.h
 /// @brief Causal multi-head self-attention with rotary position embedding, and the
 /// per-layer key/value cache that makes generation cost one token per step.
+///
+/// Lesson: tutorials/15_attention_transformer.
 
 #include <cstdint>
 #include <memory>

@@ -94,9 +94,13 @@ BlockOutput Transformer::run_block(std::size_t i, const Tensor& h, LayerCache* c
   const auto outputs = autograd::checkpoint(
       [block, runs](const std::vector<Tensor>& in) {
         const bool recomputing = (*runs)++ > 0;
+        // Counting is back on when this scope ends, even if the forward throws.
+        struct CountAgain {
+          MoeFeedForward* moe;
+          ~CountAgain() { if (moe) moe->count_load = true; }
+        } count_again{block->moe.get()};
         if (block->moe) block->moe->count_load = !recomputing;
         BlockOutput out = block->forward(in[0], nullptr);
-        if (block->moe) block->moe->count_load = true;
         return out.aux_loss.defined() ? std::vector<Tensor>{out.h, out.aux_loss} : std::vector<Tensor>{out.h};
       },
       {h});

@@ -39,6 +39,8 @@
 /// (`split`), each block sent through its expert in one GEMM per weight, the outputs
 /// joined (`cat`), weighted by their gates and added back to their tokens' rows
 /// (`index_add`).
+///
+/// Lesson: tutorials/16_mixture_of_experts.
 
 #include <cstdint>
 #include <memory>
