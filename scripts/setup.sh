@@ -23,10 +23,12 @@ esac
 # so BLAS and zoo share one thread pool), fmt, Catch2 v2, Doxygen and MathJax, zlib
 # (gzipped IDX files), nlohmann-json (safetensors headers, metrics), CLI11 (the `zoo`
 # command line), stb (PNG writing), ccache, PCRE2 (the BPE tokenizer's Unicode-aware
-# split regex: UTF-8, \p{L}/\p{N} properties, invalid UTF-8 tolerated, a JIT).
+# split regex: UTF-8, \p{L}/\p{N} properties, invalid UTF-8 tolerated, a JIT), gnuplot
+# (`zoo plot` draws training curves with it: a well-kept plotter whose script a reader
+# can open and change; gnuplot-nox has the PNG and SVG terminals without X11).
 packages=(cmake g++ make pkg-config ccache libopenblas-openmp-dev libfmt-dev catch2
           doxygen libjs-mathjax zlib1g-dev nlohmann-json3-dev libcli11-dev libstb-dev
-          libpcre2-dev)
+          libpcre2-dev gnuplot-nox)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
