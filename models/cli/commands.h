@@ -56,4 +56,7 @@ void add_word2vec_commands(CLI::App& app);
 /// `zoo eval-samples`: the sample-quality metric of generated MNIST images (models/sample_quality/).
 void add_eval_samples_commands(CLI::App& app);
 
+/// `zoo plot RUN_DIR... --out FILE`: the runs' curves on one chart, drawn by gnuplot (models/plot/).
+void add_plot_commands(CLI::App& app);
+
 }  // namespace zoo::cli

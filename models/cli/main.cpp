@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   zoo::cli::add_bpe_commands(app);
   zoo::cli::add_word2vec_commands(app);
   zoo::cli::add_eval_samples_commands(app);
+  zoo::cli::add_plot_commands(app);
 
   try {
     app.parse(argc, argv);  // the chosen subcommand runs in its callback
