@@ -1,7 +1,8 @@
 #pragma once
 /// @file lesson.h
-/// @brief The small harness every tutorial's main.cpp shares: the `--quick` flag, section
-/// titles, checks that make the program fail when the lesson is wrong, and a helper
+/// @brief The small harness every tutorial's main.cpp shares: the `--quick` and
+/// `--metrics-dir` flags, section titles, checks that make the program fail when the
+/// lesson is wrong, and a helper
 /// that runs code expected to throw.
 ///
 /// A tutorial is a program that prints what its README talks about and *checks* what
@@ -28,8 +29,10 @@ class Lesson {
       const std::string_view arg = argv[i];
       if (arg == "--quick") {
         quick_ = true;
+      } else if (arg == "--metrics-dir" && i + 1 < argc) {
+        metrics_dir_ = argv[++i];
       } else {
-        fmt::print(stderr, "usage: {} [--quick]\n", argv[0]);
+        fmt::print(stderr, "usage: {} [--quick] [--metrics-dir DIR]\n", argv[0]);
         bad_usage_ = true;
       }
     }
@@ -38,6 +41,10 @@ class Lesson {
   /// True with `--quick` (what CTest passes): a lesson may do less work, never less checking.
   bool quick() const { return quick_; }
   bool bad_usage() const { return bad_usage_; }
+  /// With `--metrics-dir DIR`, DIR: where a lesson that compares things writes one
+  /// `metrics.jsonl` per compared thing, for `zoo plot` to draw (the charts in the
+  /// READMEs); "" without it. Lessons that compare nothing ignore it.
+  const std::string& metrics_dir() const { return metrics_dir_; }
 
   /// Prints a numbered section title, e.g. "== 1.2 Views share storage ==".
   void section(std::string_view title) { fmt::print("\n== {} ==\n\n", title); }
@@ -67,6 +74,7 @@ class Lesson {
  private:
   bool quick_ = false;
   bool bad_usage_ = false;
+  std::string metrics_dir_;
   int failures_ = 0;
 };
 

@@ -4,9 +4,12 @@
 // gradient clipping; saving and resuming an optimizer. Read README.md alongside.
 //
 // Run: ./tutorial_06_optimizers   (CTest runs it with --quick; both modes do the same
-// work, which takes a tenth of a second)
+// work, which takes a tenth of a second; --metrics-dir DIR also writes the loss curves
+// for `zoo plot`, as README.md shows)
 
+#include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -16,6 +19,7 @@
 
 #include "autograd/ops.h"
 #include "lesson.h"
+#include "models/common/metrics.h"
 #include "nn/optim/optim.h"
 
 using namespace zoo;
@@ -110,6 +114,20 @@ void print_curves(const std::vector<std::pair<std::string, std::vector<double>>>
   }
 }
 
+/// With `--metrics-dir DIR`: each curve as `DIR/<section>/<name>/metrics.jsonl` (spaces in
+/// the name become dashes), one record {"step": t, "loss": f} per step, for `zoo plot` to
+/// draw (the charts in README.md were drawn so).
+void save_curves(const lesson::Lesson& lesson, const std::string& section,
+                 const std::vector<std::pair<std::string, std::vector<double>>>& curves) {
+  if (lesson.metrics_dir().empty()) return;
+  for (const auto& [name, curve] : curves) {
+    std::string folder = name;
+    std::replace(folder.begin(), folder.end(), ' ', '-');
+    models::MetricsWriter metrics((std::filesystem::path(lesson.metrics_dir()) / section / folder).string());
+    for (std::size_t t = 0; t < curve.size(); ++t) metrics.write({{"step", t}, {"loss", curve[t]}});
+  }
+}
+
 /// The rate per step of a curve of losses: (f_T / f_0)^(1/2T), how much the distance to
 /// the minimum shrinks per step (the loss is quadratic in that distance).
 double rate(const std::vector<double>& curve) {
@@ -139,6 +157,7 @@ void gradient_descent(lesson::Lesson& lesson, const Bowl& bowl) {
                                                          opt, [&] { return bowl.loss(w); }, steps));
   }
   print_curves(curves);
+  save_curves(lesson, "6.1-gradient-descent", curves);
 
   const double kappa = bowl.L / bowl.mu, best = (kappa - 1) / (kappa + 1);
   const double measured = rate(curves[1].second);
@@ -177,6 +196,7 @@ void momentum(lesson::Lesson& lesson, const Bowl& bowl) {
        curve_of(optim::SGDOptions(1 / bowl.L).momentum((sk - 1) / (sk + 1)).nesterov(true))},
   };
   print_curves(curves);
+  save_curves(lesson, "6.2-momentum", curves);
   fmt::print(
       "\nrate per step: GD {:.4f}, heavy ball {:.4f} (theory (√κ−1)/(√κ+1) = {:.4f}), "
       "Nesterov {:.4f}\n",
@@ -208,6 +228,7 @@ void adam(lesson::Lesson& lesson, const Bowl& bowl) {
       {"η=0.01", curve_of(0.01, 1)},
   };
   print_curves(curves);
+  save_curves(lesson, "6.3-adam", curves);
   double gap = 0;  // the largest relative difference between f and 1000·f's paths
   for (int t = 0; t <= 50; ++t)
     gap = std::max(gap, std::fabs(curves[2].second[t] / curves[1].second[t] - 1));
@@ -359,6 +380,7 @@ void muon(lesson::Lesson& lesson, int steps) {
       {"Muon const", curve_of(muon, best["Muon"].second, false)},
   };
   print_curves(curves);
+  save_curves(lesson, "6.5-muon", curves);
   lesson.check(curves[2].second.back() < 0.01 * curves[3].second.back(),
                "annealing Muon's learning rate with a cosine schedule lowers its final loss 100x");
   lesson.check(
