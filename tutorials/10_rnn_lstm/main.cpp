@@ -6,7 +6,8 @@
 //
 // Run: ./tutorial_10_rnn_lstm   (trains the character model on data/brown for 600 steps
 // if data/fetch_brown.sh has put it there; CTest runs it with --quick, which trains on a
-// short built-in text in about a second)
+// short built-in text in about a second; --metrics-dir DIR also writes the gradient norms
+// of 10.2 for `zoo plot`, as README.md shows)
 
 #include <cmath>
 #include <cstdint>
@@ -20,6 +21,7 @@
 #include "lesson.h"
 #include "models/char_lstm/model.h"
 #include "models/char_lstm/train.h"
+#include "models/common/metrics.h"
 #include "nn/layers.h"
 
 using namespace zoo;
@@ -77,6 +79,16 @@ std::vector<double> gradient_reach(const Tensor& x0, Run run) {
   return norms;
 }
 
+/// With `--metrics-dir DIR`: one model's gradient reach as
+/// `DIR/10.2-gradient-reach/<name>/metrics.jsonl`, one record {"steps_back": k,
+/// "gradient_norm": ‖∂(Σ h_T)/∂x_{T−k}‖} per input, for `zoo plot` (the chart in README.md).
+void save_reach(const lesson::Lesson& L, const std::string& name, const std::vector<double>& norms) {
+  if (L.metrics_dir().empty()) return;
+  models::MetricsWriter metrics((fs::path(L.metrics_dir()) / "10.2-gradient-reach" / name).string());
+  for (std::size_t back = 0; back < norms.size(); ++back)
+    metrics.write({{"steps_back", back}, {"gradient_norm", norms[norms.size() - 1 - back]}});
+}
+
 void vanishing_gradients(lesson::Lesson& L) {
   L.section("10.2 Vanishing gradients: what reaches the early steps");
   const std::int64_t T = 60, H = 32, I = 8;
@@ -98,6 +110,9 @@ void vanishing_gradients(lesson::Lesson& L) {
   const auto l = gradient_reach(x, [&](const Tensor& v) { return std::get<0>(std::get<1>(lstm.forward(v))); });
   const auto m =
       gradient_reach(x, [&](const Tensor& v) { return std::get<0>(std::get<1>(remembering.forward(v))); });
+  save_reach(L, "RNN", r);
+  save_reach(L, "LSTM", l);
+  save_reach(L, "LSTM-forget-bias-3", m);
   fmt::print("  steps back   RNN (tanh)   LSTM (default init)   LSTM (forget bias 3)\n");
   for (std::int64_t back : {0, 5, 10, 20, 40, 59}) {
     const std::size_t t = static_cast<std::size_t>(T - 1 - back);
