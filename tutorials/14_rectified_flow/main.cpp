@@ -7,14 +7,17 @@
 // Run: ./tutorial_14_rectified_flow   (trains a small U-Net on data/mnist for 150 steps
 // if data/fetch_mnist.sh has put it there, about a minute, and samples runs/flow and
 // runs/reflow if `zoo train flow` has written them; CTest runs it with --quick, on the
-// 200-image fixture)
+// 200-image fixture; --metrics-dir DIR also writes the samplers' errors of 14.2 for
+// `zoo plot`, as README.md shows)
 
 #include <cmath>
 #include <filesystem>
+#include <optional>
 
 #include "autograd/ops.h"
 #include "lesson.h"
 #include "models/common/image_grid.h"
+#include "models/common/metrics.h"
 #include "models/flow/rectified_flow.h"
 #include "models/flow/train.h"
 
@@ -83,11 +86,20 @@ void ode_and_samplers(lesson::Lesson& L) {
   const Tensor z = randn({1000}, kFloat64, gen);
   const Tensor exact = z * s + m;
   fmt::print("  steps   Euler error   Heun error   (largest |x - (m + s z)| over 1000 draws)\n");
+  // With --metrics-dir DIR: each sampler's errors as DIR/14.2-samplers/<name>/metrics.jsonl,
+  // one record {"steps": n, "max_error": e} per n, for `zoo plot` (the chart in README.md).
+  std::optional<models::MetricsWriter> euler_metrics, heun_metrics;
+  if (!L.metrics_dir().empty()) {
+    euler_metrics.emplace((fs::path(L.metrics_dir()) / "14.2-samplers" / "Euler").string());
+    heun_metrics.emplace((fs::path(L.metrics_dir()) / "14.2-samplers" / "Heun").string());
+  }
   double euler_prev = 0, heun_prev = 0, euler_order = 0, heun_order = 0;
   for (const std::int64_t n : {1, 2, 4, 8, 16, 32, 64}) {
     const double euler = max(abs(models::euler_sample(best_velocity, z, n) - exact)).item();
     const double heun = max(abs(models::heun_sample(best_velocity, z, n) - exact)).item();
     fmt::print("  {:5}   {:11.2e}   {:10.2e}\n", n, euler, heun);
+    if (euler_metrics) euler_metrics->write({{"steps", n}, {"max_error", euler}});
+    if (heun_metrics) heun_metrics->write({{"steps", n}, {"max_error", heun}});
     // The order p of a method whose error is C·hᵖ: halving h divides the error by 2ᵖ.
     if (n > 1) euler_order = std::log2(euler_prev / euler), heun_order = std::log2(heun_prev / heun);
     euler_prev = euler;
