@@ -112,7 +112,8 @@ std::string gnuplot_script(const Chart& chart, const std::string& out, const std
   const ChartOptions& o = chart.options;
   s += "\n" + terminal + "\n";
   s += fmt::format("set output {}\n", quoted(name));
-  s += "set grid\nset key top right\n";
+  // The legend below the plot, where it never hides a curve.
+  s += "set grid\nset key below width 2\n";
   s += fmt::format("set xlabel {}\n", quoted(o.x_label.empty() ? chart.x_key : o.x_label));
   if (!o.x_range.empty()) s += fmt::format("set xrange {}\n", range(o.x_range, "--x-range"));
   if (!o.y_range.empty()) s += fmt::format("set yrange {}\n", range(o.y_range, "--y-range"));

@@ -226,7 +226,7 @@ EOD
 set terminal svg size 800,450 dynamic font 'sans,12' background '#ffffff' noenhanced
 set output 'momentum.svg'
 set grid
-set key below
+set key below width 2
 set xlabel 'step'
 set logscale y
 

@@ -198,7 +198,7 @@ EOD
 set terminal svg size 800,450 dynamic font 'sans,12' background '#ffffff' noenhanced
 set output 'gradient_reach.svg'
 set grid
-set key below
+set key below width 2
 set xlabel 'steps back, k'
 set logscale y
 

@@ -28,7 +28,7 @@ EOD
 set terminal svg size 800,450 dynamic font 'sans,12' background '#ffffff' noenhanced
 set output 'samplers.svg'
 set grid
-set key below
+set key below width 2
 set xlabel 'steps n'
 set logscale x
 set logscale y
