@@ -20,7 +20,8 @@ std::string find_on_path(const std::string& name) {
   std::stringstream folders(path ? path : "/usr/bin:/bin");
   for (std::string folder; std::getline(folders, folder, ':');) {
     const fs::path candidate = fs::path(folder.empty() ? "." : folder) / name;
-    if (access(candidate.c_str(), X_OK) == 0 && !fs::is_directory(candidate)) return candidate.string();
+    std::error_code error;  // a folder on $PATH that cannot be read is skipped, not an error
+    if (access(candidate.c_str(), X_OK) == 0 && !fs::is_directory(candidate, error)) return candidate.string();
   }
   return "";
 }

@@ -1,5 +1,6 @@
 #include "models/plot/gnuplot_script.h"
 
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -36,10 +37,22 @@ std::string quoted(const std::string& text) {
   return out + "'";
 }
 
-/// A name for a data block: `$` and letters, digits and underscores only.
+/// `text` on one line, for a comment: a line break in a folder's name would otherwise end
+/// the comment and make the rest of the name a gnuplot command.
+std::string one_line(std::string text) {
+  for (char& c : text)
+    if (c == '\n' || c == '\r') c = ' ';
+  return text;
+}
+
+/// A name for a data block: `$` and letters, digits and underscores only, each run of
+/// other characters (a dash, the two bytes of an "η") made one underscore.
 std::string block_name(const std::string& run, const std::string& metric, std::set<std::string>& taken) {
   std::string name = "$";
-  for (const char c : run + "_" + metric) name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  for (const char c : run + "_" + metric) {
+    if (std::isalnum(static_cast<unsigned char>(c))) name += c;
+    else if (name.back() != '_') name += '_';
+  }
   if (std::isdigit(static_cast<unsigned char>(name[1]))) name.insert(1, "run_");
   std::string unique = name;
   for (int n = 2; taken.contains(unique); ++n) unique = fmt::format("{}_{}", name, n);
@@ -89,10 +102,11 @@ std::string gnuplot_script(const Chart& chart, const std::string& out, const std
   const std::string terminal = terminal_for(out, chart.panels.size());
   const std::string name = fs::path(out).filename().string();
   std::string s;
-  s += fmt::format("# {}.gp: drawn by `zoo plot` from the runs' metrics.jsonl. The data are in the blocks\n", name);
+  s += fmt::format("# {}.gp: drawn by `zoo plot` from the runs' metrics.jsonl. The data are in the blocks\n",
+                   one_line(name));
   s += "# below, one per run and metric; change anything and redraw, in this folder, with\n";
-  s += fmt::format("#   gnuplot {}.gp\n", name);
-  if (!made_with.empty()) s += fmt::format("# Made with: {}\n", made_with);
+  s += fmt::format("#   gnuplot {}.gp\n", one_line(name));
+  if (!made_with.empty()) s += fmt::format("# Made with: {}\n", one_line(made_with));
 
   // The data, and the plot command's clause for each series, panel by panel.
   std::set<std::string> taken;
@@ -100,7 +114,9 @@ std::string gnuplot_script(const Chart& chart, const std::string& out, const std
   for (std::size_t p = 0; p < chart.panels.size(); ++p)
     for (const Series& series : chart.panels[p].series) {
       const std::string block = block_name(chart.runs[series.run], series.metric, taken);
-      s += fmt::format("\n# {}: {} by {}\n{} << EOD\n", chart.runs[series.run], series.metric, chart.x_key, block);
+      s += fmt::format("\n# {}\n{} << EOD\n", one_line(fmt::format("{}: {} by {}", chart.runs[series.run], series.metric,
+                                                                chart.x_key)),
+                       block);
       for (const auto& [x, y] : series.points) s += fmt::format("{} {}\n", x, y);
       s += "EOD\n";
       const char* colour = kColours[series.run % std::size(kColours)];
