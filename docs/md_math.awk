@@ -5,15 +5,21 @@
 # leaving fenced code blocks and `code spans` alone. For a tutorial's README.md it also
 # appends the full source of the lesson's main.cpp to the page, and points the
 # README's links to main.cpp there, so the docs show the lesson and the program side
-# by side. It runs on every .md file Doxygen reads; the file on disk is not changed.
+# by side; the page is labelled tutorial_NN_slug, so a header's comment can say
+# `Lesson: @ref tutorial_13_ddpm`, and it ends with links to the headers of zoo that
+# the program includes, so the lesson leads to the API and the API back to the lesson.
+# It runs on every .md file Doxygen reads; the file on disk is not changed.
 # Plain POSIX awk (Debian's default mawk is enough).
 
-BEGIN { in_fence = 0; in_inline = 0; in_display = 0; lesson = "" }
+BEGIN { in_fence = 0; in_inline = 0; in_display = 0; lesson = ""; labelled = 0 }
 
 # Is this tutorials/NN_slug/README.md? Then `lesson` is NN_slug.
 NR == 1 && match(FILENAME, /[0-9][0-9]_[A-Za-z0-9_]+\/README\.md$/) {
   lesson = substr(FILENAME, RSTART, RLENGTH - length("/README.md"))
 }
+
+# A lesson's title, its first level-1 heading, gets the page's label.
+lesson != "" && !labelled && /^# / { labelled = 1; $0 = $0 " {#tutorial_" lesson "}" }
 
 # A fence line (``` or ~~~, possibly indented) opens or closes a code block.
 /^[ \t]*(```|~~~)/ { in_fence = !in_fence; print; next }
@@ -54,6 +60,18 @@ in_fence { print; next }
 # (found through EXAMPLE_PATH, which is the tutorials folder).
 END {
   if (lesson != "") {
+    program = substr(FILENAME, 1, length(FILENAME) - length("README.md")) "main.cpp"
+    # `#include "autograd/..."`, `"nn/..."` or `"models/..."` in the program: zoo's
+    # headers, each a link to its reference page.
+    first = 1
+    while ((getline include_line < program) > 0) {
+      if (match(include_line, /^#include "(autograd|nn|models)\/[^"]+"/)) {
+        if (first) { print ""; print "## The API this lesson uses"; print ""; first = 0 }
+        header = substr(include_line, RSTART + 10, RLENGTH - 11)
+        print "- \\ref " header
+      }
+    }
+    close(program)
     print ""
     print "## The program {#tutorial_" lesson "_program}"
     print ""

@@ -2,6 +2,8 @@
 /// @file layers.h
 /// @brief Everything of zoo's module system in one include: `Module`, the containers,
 /// every layer, `init` and `functional`.
+///
+/// Lesson: @ref tutorial_05_modules.
 
 #include "nn/containers.h"
 #include "nn/functional.h"

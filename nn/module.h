@@ -3,6 +3,8 @@
 /// @brief `Module`: the base class of every layer and model. It owns named parameters,
 /// buffers and submodules, and gives them dotted names, a train/eval flag, a
 /// `state_dict`, and a printed summary, as PyTorch's `torch.nn.Module` does.
+///
+/// Lesson: @ref tutorial_05_modules.
 
 #include <cstdint>
 #include <functional>

@@ -24,6 +24,8 @@
 /// special tokens with their ids, and `end`, so a cut-off file is noticed. Strings are
 /// in double quotes with C-like escapes (see `escape_bytes`). Loading checks everything
 /// and names the file, the line and the reason for the first problem found.
+///
+/// Lesson: @ref tutorial_08_bpe.
 
 #include <filesystem>
 #include <string>

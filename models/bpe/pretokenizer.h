@@ -12,7 +12,7 @@
 /// Every byte of the text lands in exactly one chunk, in order, so the chunks
 /// concatenate back to the text. Bytes that no match covers (invalid UTF-8, which PCRE2
 /// never matches; or text a custom pattern leaves out) form chunks of their own, one per
-/// uncovered run. Lesson: tutorials/08_bpe.
+/// uncovered run. Lesson: @ref tutorial_08_bpe.
 
 #include <cstddef>
 #include <functional>

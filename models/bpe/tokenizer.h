@@ -11,7 +11,7 @@
 /// Encoding a chunk: start from its bytes' ids; while some adjacent pair is a merge,
 /// take the pair of lowest rank and merge every occurrence of it, left to right. This
 /// replays training's merges in the order they were learned, and is what GPT-2 does.
-/// Lesson: tutorials/08_bpe.
+/// Lesson: @ref tutorial_08_bpe.
 
 #include <array>
 #include <cstdint>

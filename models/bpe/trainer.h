@@ -28,7 +28,7 @@
 /// **Ties.** The pair with the highest count wins; among equal counts, the smallest
 /// (left id, right id), compared as numbers (`chosen_before`). Both trainers use this
 /// rule, so they agree merge for merge, and a run is the same for any thread count.
-/// Lesson: tutorials/08_bpe.
+/// Lesson: @ref tutorial_08_bpe.
 
 #include <cstdint>
 #include <functional>

@@ -9,6 +9,8 @@
 /// LSTM layer's state after reading \f$x_t\f$. Its loss is the mean cross-entropy
 /// \f$-\frac1N\sum_t \ln p(x_{t+1} \mid x_{\le t})\f$; divided by \f$\ln 2\f$ that is the
 /// number of bits per character (bpc) a coder driven by the model would need.
+///
+/// Lesson: @ref tutorial_10_rnn_lstm.
 
 #include <cstdint>
 #include <memory>

@@ -9,6 +9,8 @@
 /// after step k is the initial state of step k + 1, so each stream is read as one long
 /// text; but it is detached, so the gradient flows back at most T steps (truncated
 /// BPTT). When the streams are used up, reading starts again from a zero state.
+///
+/// Lesson: @ref tutorial_10_rnn_lstm.
 
 #include <cstdint>
 #include <string>

@@ -6,7 +6,7 @@
 /// the loss is cross-entropy, \f$-\log \mathrm{softmax}(z)_y\f$. They are `Sequential`s,
 /// so their parameter names (`1.weight`, `4.bias`, ...) are those of the same
 /// `torch.nn.Sequential` in PyTorch and the weights load there and back.
-/// Lesson: tutorials/07_mnist_classifier.
+/// Lesson: @ref tutorial_07_mnist_classifier.
 
 #include <memory>
 #include <string>

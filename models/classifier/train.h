@@ -2,6 +2,8 @@
 /// @file train.h
 /// @brief Training and evaluating the MNIST classifiers: the recipe behind
 /// `zoo train mlp|cnn`, `zoo eval mlp|cnn` and tutorial 07.
+///
+/// Lesson: @ref tutorial_07_mnist_classifier.
 
 #include <cstdint>
 #include <functional>

@@ -9,7 +9,7 @@
 /// \f[ \hat x_0 = \frac{x_t - \sqrt{1 - \bar\alpha_t}\,\hat\varepsilon}{\sqrt{\bar\alpha_t}}, \f]
 /// (the forward process's closed form solved for \f$x_0\f$), and both samplers step from
 /// \f$x_t\f$ towards it.
-/// Lesson: tutorials/13_ddpm.
+/// Lesson: @ref tutorial_13_ddpm.
 
 #include <cstdint>
 

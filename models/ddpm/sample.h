@@ -11,7 +11,7 @@
 /// so w = 0 ignores the label, w = 1 is the plain conditional model, and w > 1 pushes
 /// further along the direction that makes x look like class y: digits become more
 /// typical and less varied.
-/// Lesson: tutorials/13_ddpm.
+/// Lesson: @ref tutorial_13_ddpm.
 
 #include <cstdint>
 #include <functional>

@@ -10,7 +10,7 @@
 /// \f[ q(x_t \mid x_0) = \mathcal N\big(\sqrt{\bar\alpha_t}\, x_0,\ (1 - \bar\alpha_t) I\big). \f]
 /// Steps are numbered 1..T as in the paper; index 0 of the arrays holds t = 0
 /// (\f$\bar\alpha_0 = 1\f$: no noise). Everything is float64.
-/// Lesson: tutorials/13_ddpm.
+/// Lesson: @ref tutorial_13_ddpm.
 
 #include <cstdint>
 #include <string>

@@ -11,7 +11,7 @@
 ///     \big\|\varepsilon - \varepsilon_\theta\big(\sqrt{\bar\alpha_t}\,x_0 + \sqrt{1 - \bar\alpha_t}\,\varepsilon,\ t\big)\big\|^2, \f]
 /// with t uniform in 1..T: pick an image, a step and some noise, noise the image in one
 /// go (`q_sample`), and regress the noise. Images are scaled to [-1, 1].
-/// Lesson: tutorials/13_ddpm.
+/// Lesson: @ref tutorial_13_ddpm.
 
 #include <cstdint>
 #include <memory>

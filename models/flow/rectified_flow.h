@@ -18,7 +18,7 @@
 /// Heun, Euler's step corrected by the velocity at its end point (error O(h²)). The
 /// straighter the learned paths, the fewer steps they need: *reflow* trains a second
 /// network on (noise, sample) pairs of the first, whose paths cross less.
-/// Lesson: tutorials/14_rectified_flow.
+/// Lesson: @ref tutorial_14_rectified_flow.
 
 #include <cstdint>
 #include <functional>

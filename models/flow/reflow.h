@@ -20,7 +20,7 @@
 /// one or two Euler steps land close to where many would. The marginals do not change:
 /// \f$\hat x\f$ has (up to the first flow's error) the data's distribution, z the noise's.
 /// The second flow starts from the first one's weights, as in the paper.
-/// Lesson: tutorials/14_rectified_flow.
+/// Lesson: @ref tutorial_14_rectified_flow.
 
 #include <cstdint>
 #include <string>

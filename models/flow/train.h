@@ -7,7 +7,7 @@
 /// **The loss.** \f$\mathbb E_{t, x_0, \varepsilon}\,\|v_\theta(x_t, t, y) - (\varepsilon - x_0)\|^2\f$
 /// with \f$x_t = (1 - t)x_0 + t\varepsilon\f$ (rectified_flow.h), t uniform or logit-normal.
 /// The network sees 1000·t, so its time embedding spans the same range as DDPM's steps.
-/// Lesson: tutorials/14_rectified_flow.
+/// Lesson: @ref tutorial_14_rectified_flow.
 
 #include <cstdint>
 #include <memory>

@@ -9,6 +9,8 @@
 /// \f$z = W h_{28} + b\f$, trained with cross-entropy. Nothing in the network knows that
 /// the rows are stacked vertically: it must carry what it saw in the first rows across
 /// the later ones through its cell state, which is what the test measures.
+///
+/// Lesson: @ref tutorial_10_rnn_lstm.
 
 #include <cstdint>
 #include <memory>

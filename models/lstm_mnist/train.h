@@ -2,6 +2,8 @@
 /// @file train.h
 /// @brief Training sequential MNIST: the recipe behind `zoo train lstm-mnist`, run by the
 /// classifiers' training loop (`train_classifier`) with `LstmMnist` as its network.
+///
+/// Lesson: @ref tutorial_10_rnn_lstm.
 
 #include <cstdint>
 #include <string>

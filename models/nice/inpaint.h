@@ -23,7 +23,7 @@
 /// RMSProp does, \f$v \leftarrow \rho v + (1-\rho) g^2\f$, \f$g \leftarrow g / \sqrt{v / (1 - \rho^{i+1})}\f$
 /// (\f$\rho = 0.9\f$): every pixel then moves by about \f$\alpha_i\f$ per step, in pixel
 /// units. `normalize = false` is the paper's plain update.
-/// Lesson: tutorials/12_nice.
+/// Lesson: @ref tutorial_12_nice.
 
 #include <cstdint>
 #include <string>

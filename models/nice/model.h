@@ -14,7 +14,7 @@
 ///
 /// Shapes: N images per batch, D values per image (D = 784 for MNIST, flattened row by
 /// row); every tensor that goes through the flow is (N, D).
-/// Lesson: tutorials/12_nice.
+/// Lesson: @ref tutorial_12_nice.
 
 #include <cstdint>
 #include <memory>

@@ -11,7 +11,7 @@
 /// linearly, so the gradient of \f$\log p\f$ stays bounded (\f$|\partial_h \log p| < 1\f$),
 /// which the paper found to train better. Its inverse CDF is the logit, so a draw is
 /// \f$h = \log u - \log(1 - u)\f$, \f$u \sim U(0, 1)\f$.
-/// Lesson: tutorials/12_nice.
+/// Lesson: @ref tutorial_12_nice.
 
 #include <cstdint>
 #include <string>

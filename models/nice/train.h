@@ -18,7 +18,7 @@
 /// So the bits per dimension of the 8-bit data are at most
 /// \f[ \text{bits/dim} = \frac{-\log p(x) / D + \log 256}{\log 2}, \f]
 /// 4.36 for the paper's 1980.50 nats (8 would be a uniform guess over the 256 levels).
-/// Lesson: tutorials/12_nice.
+/// Lesson: @ref tutorial_12_nice.
 
 #include <cstdint>
 #include <memory>
@@ -40,7 +40,7 @@ struct NiceOptions {
   std::string data_dir = "data/mnist";  ///< MNIST's IDX files
   /// Passes over the training images. The paper trained for 1500 (1980.50 nats); 20 take
   /// about half an hour on one core (15 minutes on two) and reach 1795 nats, 4.70
-  /// bits/dim (tutorials/12_nice).
+  /// bits/dim (@ref tutorial_12_nice).
   std::int64_t epochs = 20;
   std::int64_t batch_size = 200;        ///< images per step (the paper's 200)
   double lr = 1e-3;                     ///< Adam's learning rate (the paper's), constant

@@ -43,6 +43,8 @@
 /// same N. With few samples, draw the floor class-balanced (`--per-class`), as the samples
 /// of a conditional model are: the first 500 training images are not, and score 23.2. The rows of 1s and of shifted labels show why three numbers: confidence is
 /// blind to diversity, and the distance is blind to which digit was asked for.
+///
+/// Lesson: @ref tutorial_13_ddpm.
 
 #include <cstdint>
 #include <filesystem>

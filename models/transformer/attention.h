@@ -3,7 +3,7 @@
 /// @brief Causal multi-head self-attention with rotary position embedding, and the
 /// per-layer key/value cache that makes generation cost one token per step.
 ///
-/// Lesson: tutorials/15_attention_transformer.
+/// Lesson: @ref tutorial_15_attention_transformer.
 
 #include <cstdint>
 #include <memory>

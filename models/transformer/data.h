@@ -2,6 +2,8 @@
 /// @file data.h
 /// @brief The Brown corpus as BPE tokens for the transformer: a tokenizer trained on the
 /// training text, both texts encoded, and random windows of tokens as batches.
+///
+/// Lesson: @ref tutorial_15_attention_transformer.
 
 #include <cstdint>
 #include <filesystem>

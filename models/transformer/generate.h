@@ -2,6 +2,8 @@
 /// @file generate.h
 /// @brief Sampling text from the transformer, token by token, with a KV cache,
 /// a temperature and top-k.
+///
+/// Lesson: @ref tutorial_15_attention_transformer.
 
 #include <cstdint>
 #include <vector>

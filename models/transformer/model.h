@@ -14,6 +14,8 @@
 /// is the mean cross-entropy \f$-\frac1T\sum_t \ln p(x_{t+1} \mid x_{\le t})\f$; its
 /// exponential is the perplexity. Tutorial 15 derives each piece; tutorial 16 the
 /// mixture of experts.
+///
+/// Lesson: @ref tutorial_15_attention_transformer.
 
 #include <cstdint>
 #include <memory>

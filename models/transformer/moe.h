@@ -40,7 +40,7 @@
 /// joined (`cat`), weighted by their gates and added back to their tokens' rows
 /// (`index_add`).
 ///
-/// Lesson: tutorials/16_mixture_of_experts.
+/// Lesson: @ref tutorial_16_mixture_of_experts.
 
 #include <cstdint>
 #include <memory>

@@ -11,6 +11,8 @@
 /// total norm is clipped. Every `eval_every` steps the validation text, cut into
 /// consecutive windows, gives the validation loss, its perplexity \f$e^{\text{loss}}\f$
 /// and, for MoE, each expert's load and the maximal violation.
+///
+/// Lesson: @ref tutorial_15_attention_transformer.
 
 #include <cstdint>
 #include <memory>

@@ -17,7 +17,7 @@
 /// learned projection of its sinusoidal embedding (`timestep_embedding`); a class label
 /// adds a learned vector to that embedding, with one extra row, `num_classes`, meaning
 /// "no class" (what classifier-free guidance trains with and samples from).
-/// Lesson: tutorials/13_ddpm.
+/// Lesson: @ref tutorial_13_ddpm.
 
 #include <cstdint>
 #include <memory>

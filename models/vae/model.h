@@ -12,7 +12,7 @@
 /// which z explain x, and training maximises the **ELBO**
 /// \f[ \log p(x) \;\ge\; \mathcal L(x) = \mathbb E_{q(z|x)}[\log p(x \mid z)]
 ///     - \mathrm{KL}(q(z \mid x)\,\|\,p(z)), \f]
-/// the gap being \f$\mathrm{KL}(q(z|x) \| p(z|x)) \ge 0\f$ (derived in tutorials/11_vae).
+/// the gap being \f$\mathrm{KL}(q(z|x) \| p(z|x)) \ge 0\f$ (derived in @ref tutorial_11_vae).
 ///
 /// **Reparameterisation.** \f$z = \mu + \sigma \odot \varepsilon\f$, \f$\varepsilon \sim
 /// \mathcal N(0, I)\f$, makes the sample a differentiable function of \f$\mu, \sigma\f$, so
@@ -26,7 +26,7 @@
 /// \f[ \log p(x) \ge \mathcal L_k(x) = \mathbb E\Big[\log \frac1k \sum_{j=1}^k
 ///     \frac{p(x \mid z_j)\,p(z_j)}{q(z_j \mid x)}\Big], \f]
 /// which grows with k toward \f$\log p(x)\f$; with k = 1000 it is the usual estimate of
-/// the test log-likelihood. Lesson: tutorials/11_vae.
+/// the test log-likelihood. Lesson: @ref tutorial_11_vae.
 
 #include <cstdint>
 #include <memory>

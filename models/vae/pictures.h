@@ -2,6 +2,8 @@
 /// @file pictures.h
 /// @brief What a VAE learned, as PNG grids: samples from the prior, test images with
 /// their reconstructions, and (with a 2-D latent) the manifold of decoded digits.
+///
+/// Lesson: @ref tutorial_11_vae.
 
 #include <cstdint>
 #include <filesystem>

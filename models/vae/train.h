@@ -14,6 +14,8 @@
 ///
 /// **Training** maximises the mean ELBO of each batch (one sample of z per image) with
 /// Adam, as PyTorch's example does (batch 128, learning rate 1e-3).
+///
+/// Lesson: @ref tutorial_11_vae.
 
 #include <cstdint>
 #include <memory>

@@ -5,7 +5,7 @@
 /// Words that are not in the vocabulary (rarer than `min_count`) are dropped before
 /// training, as word2vec.c and gensim do, so the context window spans the words that
 /// remain. Lines are sentences (cut every `kMaxSentenceWords` words of the text);
-/// sentences left with no word are dropped. Lesson: tutorials/09_word2vec.
+/// sentences left with no word are dropped. Lesson: @ref tutorial_09_word2vec.
 
 #include <cstdint>
 #include <filesystem>

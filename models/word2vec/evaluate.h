@@ -25,7 +25,7 @@
 /// counted, reported as a ratio, and left out of the score. An analogy is answered from
 /// the 5 nearest words (a, b, c excluded), taking the first whose upper case is none of
 /// a, b, c; accuracy is correct over the questions answered.
-/// Lesson: tutorials/09_word2vec.
+/// Lesson: @ref tutorial_09_word2vec.
 
 #include <cstdint>
 #include <span>

@@ -43,7 +43,7 @@
 /// WordSim-353 nor analogy accuracy beyond the seed-to-seed spread); the tests run the
 /// very same `output_step` in float64 with the exact \f$\sigma\f$ (`ExactSigmoid`) and
 /// compare it with the gradient zoo's autograd computes for \f$L\f$.
-/// Lesson: tutorials/09_word2vec.
+/// Lesson: @ref tutorial_09_word2vec.
 
 #include <array>
 #include <cmath>

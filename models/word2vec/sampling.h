@@ -20,7 +20,7 @@
 /// \f$T P_n(w)\f$ cells, so a draw is one random index. zoo builds the same table, but
 /// smaller than word2vec.c's \f$10^8\f$ cells (400 MB), so that it stays in the cache:
 /// see `default_table_size` in train.h.
-/// Lesson: tutorials/09_word2vec.
+/// Lesson: @ref tutorial_09_word2vec.
 
 #include <cstdint>
 #include <vector>

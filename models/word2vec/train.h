@@ -32,7 +32,7 @@
 /// C++, as they are in word2vec.c; a run is not repeatable with several threads.) Each
 /// thread draws its random numbers from its own `Lcg`, started from the seed and the
 /// thread's index, so one thread and one seed always give the same vectors.
-/// Lesson: tutorials/09_word2vec.
+/// Lesson: @ref tutorial_09_word2vec.
 
 #include <cstdint>
 #include <functional>

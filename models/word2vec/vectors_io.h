@@ -16,6 +16,8 @@
 /// values are finite numbers, that the file holds exactly \f$V\f$ entries, that no word
 /// appears twice, that a binary file is not cut short. Errors name the file and the
 /// line (text) or byte offset (binary), and what was expected there.
+///
+/// Lesson: @ref tutorial_09_word2vec.
 
 #include <cstdint>
 #include <filesystem>

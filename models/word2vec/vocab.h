@@ -24,7 +24,7 @@
 /// where \f$n_1, \dots, n_L\f$ are the inner nodes on the path (the *points*) and
 /// \f$c_j \in \{0, 1\}\f$ the turns (the *code*). Built as a Huffman code from the
 /// counts, frequent words get short paths, so the average cost per word is small.
-/// Lesson: tutorials/09_word2vec.
+/// Lesson: @ref tutorial_09_word2vec.
 
 #include <algorithm>
 #include <cstdint>

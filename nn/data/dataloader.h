@@ -2,6 +2,8 @@
 /// @file dataloader.h
 /// @brief `DataLoader`: batches from a `Dataset`, shuffled per epoch, prepared on a
 /// background thread while the model trains.
+///
+/// Lesson: @ref tutorial_07_mnist_classifier.
 
 #include <cstdint>
 #include <iterator>

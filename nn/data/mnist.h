@@ -9,6 +9,8 @@
 ///
 /// `data/fetch_mnist.sh` puts MNIST in `data/mnist/`; `data/fetch_mnist.sh --fashion`
 /// puts Fashion-MNIST in `data/fashion-mnist/`.
+///
+/// Lesson: @ref tutorial_07_mnist_classifier.
 
 #include <cstdint>
 #include <filesystem>

@@ -20,6 +20,8 @@
 /// The ranges tile the buffer exactly: sorted by offset, each starts where the previous
 /// one ends, and the last ends at the end of the file. zoo reads the dtypes it has:
 /// "F32", "F64", "I64" and "BOOL".
+///
+/// Lesson: @ref tutorial_07_mnist_classifier.
 
 #include <filesystem>
 #include <map>

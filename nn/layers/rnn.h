@@ -7,6 +7,8 @@
 ///
 /// Shape letters: T steps, B batch, I input features (`input_size`), H hidden units
 /// (`hidden_size`), L layers, D directions (2 if bidirectional, else 1).
+///
+/// Lesson: @ref tutorial_10_rnn_lstm.
 
 #include <cstdint>
 #include <string>
