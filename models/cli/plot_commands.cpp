@@ -71,8 +71,7 @@ void add_plot_commands(CLI::App& app) {
   cmd->add_option("--metric", o->chart.metrics,
                   "A key to draw; repeat for several (default: loss and every key ending in _loss). Keys of one "
                   "quantity (train_loss, valid_loss) share a panel: train dashed, valid solid, test dotted")
-      ->expected(1)  // one key per --metric, so `--metric valid_loss runs/a` leaves runs/a a run
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+      ->allow_extra_args(false);  // one key per --metric: `--metric valid_loss runs/a` leaves runs/a a run
   cmd->add_option("--title", o->chart.title, "The chart's title");
   cmd->add_option("--xlabel", o->chart.x_label, "The x axis' label (default: the x key)");
   cmd->add_option("--ylabel", o->chart.y_label, "The y axes' label (default: each panel's quantity, or its metric if alone)");
