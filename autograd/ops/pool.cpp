@@ -166,7 +166,10 @@ Tensor max_pool2d_indices(const Tensor& x, Pair kernel, Pair stride_in, Pair pad
                           Pair dilation) {
   // x: (N, C, H, W)  ->  idx: (N, C, OH, OW), int64 in [0, H·W)
   const Pair stride = default_stride(kernel, stride_in);
-  const auto [OH, OW] = pool_output_size("max_pool2d", x, kernel, stride, padding, dilation);
+  // Named variables, not a structured binding: the lambda below uses them, and clang
+  // before 16 cannot capture a structured binding (the fuzzing build uses clang 14).
+  const Pair out_size = pool_output_size("max_pool2d", x, kernel, stride, padding, dilation);
+  const std::int64_t OH = out_size[0], OW = out_size[1];
   check_windows_hold_a_pixel(x, 0, OH, kernel, stride, padding, dilation);
   check_windows_hold_a_pixel(x, 1, OW, kernel, stride, padding, dilation);
   const std::int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);

@@ -45,7 +45,11 @@ DdpmResult train_ddpm(const DdpmOptions& o) {
 }
 
 std::pair<std::shared_ptr<UNet>, NoiseSchedule> load_ddpm(const std::string& path) {
-  auto [net, metadata] = load_unet(path, "ddpm");
+  // Not a structured binding: the lambda below uses `metadata`, and clang before 16
+  // cannot capture a structured binding (the fuzzing build uses clang 14).
+  auto loaded = load_unet(path, "ddpm");
+  const std::shared_ptr<UNet>& net = loaded.first;
+  const auto& metadata = loaded.second;
   const auto get = [&](const char* key) {
     const auto it = metadata.find(key);
     ZOO_CHECK(it != metadata.end(), "ddpm: '{}' has no '{}' in its metadata", path, key);
