@@ -12,6 +12,14 @@ std::int64_t numel_of(const Shape& shape) {
   return n;
 }
 
+bool shape_fits_in_64_bits(const Shape& shape) {
+  std::int64_t product = 1;
+  for (auto s : shape) {
+    if (s < 0 || __builtin_mul_overflow(product, std::max<std::int64_t>(s, 1), &product)) return false;
+  }
+  return true;
+}
+
 Strides contiguous_strides(const Shape& shape) {
   Strides strides(shape.size());
   std::int64_t step = 1;

@@ -16,6 +16,12 @@ using Strides = std::vector<std::int64_t>;
 /// Product of the sizes (1 for a scalar, 0 if any size is 0).
 std::int64_t numel_of(const Shape& shape);
 
+/// True if a tensor can have this shape: no size is negative, and the product of the
+/// sizes, a size 0 counted as 1, fits in 64 bits. That product is the largest
+/// contiguous stride, so a shape such as (0, 2^40, 2^40), which holds no element, still
+/// fails. Readers check it on the shapes a file announces before making a tensor.
+bool shape_fits_in_64_bits(const Shape& shape);
+
 /// Row-major ("C-contiguous") strides: the last dimension moves fastest.
 /// For shape (2, 3, 4) these are (12, 4, 1).
 Strides contiguous_strides(const Shape& shape);

@@ -5,6 +5,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -234,7 +235,9 @@ Tokenizer tokenizer_from_text(std::string_view text, const std::string& name) {
   if (LineReader::word(line) != "merges") in.fail("expected 'merges N'");
   const std::int64_t count = in.integer(line, 0, 100'000'000, "the number of merges");
   std::vector<Merge> merges;
-  merges.reserve(static_cast<std::size_t>(count));
+  // No more than the text can hold (a merge line takes at least 8 bytes): a damaged
+  // count must end in "the file ends early", not in a reservation of gigabytes.
+  merges.reserve(std::min(static_cast<std::size_t>(count), text.size() / 8));
   for (std::int64_t r = 0; r < count; ++r) {
     line = in.require(fmt::format("merge {} of {}", r, count).c_str());
     const std::int64_t id = 256 + r;
@@ -279,10 +282,15 @@ std::string read_file_bytes(const std::filesystem::path& path) {
   // zlib reads plain files as they are and gunzips gzip files.
   gzFile file = gzopen(path.c_str(), "rb");
   ZOO_CHECK(file != nullptr, "bpe: cannot open '{}': {}", path.string(), std::strerror(errno));
+  // Read straight into the string, 64 KiB at a time: a small file costs a small buffer
+  // (a fixed 1 MiB buffer, zeroed on every call, cost far more than reading a small file).
+  constexpr std::size_t kChunk = 1 << 16;
   std::string bytes;
-  std::vector<char> buffer(1 << 20);
   while (true) {
-    const int got = gzread(file, buffer.data(), static_cast<unsigned>(buffer.size()));
+    const std::size_t have = bytes.size();
+    bytes.resize(have + kChunk);
+    const int got = gzread(file, bytes.data() + have, static_cast<unsigned>(kChunk));
+    bytes.resize(have + static_cast<std::size_t>(std::max(got, 0)));
     if (got <= 0) {
       // The end, or an error: a cut-off gzip stream ends with Z_BUF_ERROR set.
       int code = Z_OK;
@@ -293,7 +301,6 @@ std::string read_file_bytes(const std::filesystem::path& path) {
       }
       break;
     }
-    bytes.append(buffer.data(), static_cast<std::size_t>(got));
   }
   gzclose(file);
   return bytes;

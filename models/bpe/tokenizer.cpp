@@ -130,6 +130,10 @@ void Tokenizer::add_special_token(const std::string& text, TokenId id) {
   ZOO_CHECK(!text.empty(), "bpe tokenizer: a special token cannot be empty");
   ZOO_CHECK(id >= first_free, "bpe tokenizer: special token '{}' has id {}, but ids below {} are bytes and merges",
             text, id, first_free);
+  ZOO_CHECK(id - vocab_size() <= kMaxSpecialIdGap,
+            "bpe tokenizer: special token '{}' has id {}, which would leave {} unused ids after the last "
+            "token ({} at most)",
+            text, id, id - vocab_size(), kMaxSpecialIdGap);
   for (const SpecialToken& s : specials_) {
     ZOO_CHECK(s.text != text, "bpe tokenizer: special token '{}' is registered twice", text);
     ZOO_CHECK(s.id != id, "bpe tokenizer: special tokens '{}' and '{}' both have id {}", s.text, text, id);

@@ -74,8 +74,14 @@ class Tokenizer {
   Tokenizer(std::vector<Merge> merges, std::string pattern, std::vector<SpecialToken> specials = {},
             ByteIds byte_ids = identity_byte_ids());
 
-  /// Registers a special token; `id` -1 takes the next free id.
+  /// Registers a special token; `id` -1 takes the next free id. An id may leave unused
+  /// ids before it (GPT-4's tokenizer does), but at most `kMaxSpecialIdGap` of them:
+  /// every id below the largest costs memory, and a damaged file must not ask for
+  /// a billion of them.
   void add_special_token(const std::string& text, TokenId id = -1);
+
+  /// How many unused ids a special token's id may skip past the last token.
+  static constexpr TokenId kMaxSpecialIdGap = 1 << 16;
 
   /// The ids of `text`: split into chunks, each chunk's bytes merged (with a cache of
   /// chunk encodings), in parallel over blocks of lines for long texts.

@@ -151,6 +151,10 @@ IdxFile read_idx(const std::filesystem::path& path) {
               "{}: the IDX sizes {} describe more data than fits in 64 bits", file, idx.shape);
     payload *= static_cast<std::uint64_t>(size);
   }
+  ZOO_CHECK(shape_fits_in_64_bits(idx.shape),
+            "{}: the IDX sizes {} are too large for a tensor: with each 0 counted as 1 their "
+            "product overflows 64 bits",
+            file, idx.shape);
   const std::uint64_t header = 4 + 4 * static_cast<std::uint64_t>(ndims);
 
   // The elements, read in chunks, so that a damaged header announcing terabytes fails

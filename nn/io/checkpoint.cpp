@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "autograd/error.h"
+#include "autograd/generator.h"
 #include "nn/io/safetensors.h"
 
 namespace zoo::nn {
@@ -72,10 +73,18 @@ Checkpoint load_checkpoint(const std::filesystem::path& path) {
   checkpoint.step = parse_count(contents.metadata, "step", file);
   checkpoint.epoch = parse_count(contents.metadata, "epoch", file);
   for (const auto& [key, value] : contents.metadata) {
-    if (starts_with(key, kRngPrefix))
+    if (starts_with(key, kRngPrefix)) {
+      // A damaged state is caught here, where the file's name is known, rather than
+      // when a resumed run restores it.
+      try {
+        Generator().set_state(value);
+      } catch (const Error& e) {
+        throw Error(fmt::format("{}: the generator state '{}' is damaged ({})", file, key, e.what()));
+      }
       checkpoint.generators[key.substr(std::string(kRngPrefix).size())] = value;
-    else if (key != kFormatKey && key != "step" && key != "epoch")
+    } else if (key != kFormatKey && key != "step" && key != "epoch") {
       checkpoint.metadata[key] = value;
+    }
   }
   const std::string model_prefix = kModelPrefix, optimizer_prefix = kOptimizerPrefix, extra_prefix = kExtraPrefix;
   for (const auto& [name, tensor] : contents.tensors) {

@@ -123,6 +123,10 @@ Entry parse_entry(const std::string& name, const Json& value, const std::string&
     numel = checked_mul(numel, s, where);
     entry.shape.push_back(static_cast<std::int64_t>(s));
   }
+  ZOO_CHECK(shape_fits_in_64_bits(entry.shape),
+            "{}: shape {} is too large for a tensor: with each 0 counted as 1 its product "
+            "overflows 64 bits",
+            where, entry.shape);
   entry.begin = unsigned_value((*offsets)[0], where, "data_offsets");
   entry.end = unsigned_value((*offsets)[1], where, "data_offsets");
   ZOO_CHECK(entry.begin <= entry.end, "{}: data_offsets [{}, {}) end before they begin", where,

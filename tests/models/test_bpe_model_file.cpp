@@ -108,6 +108,12 @@ TEST_CASE("bpe: a damaged model file fails with the file, the line and the reaso
       {good.substr(0, good.size() - 4), "m:307: the file ends early: expected 'special ID"},
       {good.substr(0, good.find("\nmerges 300\n") + 12), "m:6: the file ends early: expected merge 0 of 300"},
       {good + "more\n", "m:308: unexpected text after 'end': 'more'"},
+      // Counts and ids a damaged file may announce, which must not be allocated (found
+      // with the fuzzing target's memory limit, fuzz/fuzz_bpe_model.cpp, on hand-made
+      // files): 10^8 merges reserved 800 MB; special id 10^9 resized the vocabulary to
+      // 10^9 strings (32 GB).
+      {replace_line(good, 5, "merges 100000000"), "m:306: expected the left id of merge 300"},
+      {replace_line(good, 306, "special 1000000000 \"<s>\""), "m:306: bpe tokenizer: special token '<s>' has id 1000000000, which would leave"},
   };
   for (const auto& [text, message] : cases) {
     INFO("expected: " << message);

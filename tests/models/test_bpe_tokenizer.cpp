@@ -105,6 +105,12 @@ TEST_CASE("bpe: bad ids and bad vocabularies are errors that say what is wrong",
   t.add_special_token("<s>");
   REQUIRE_THROWS_WITH(t.add_special_token("<s>"), Catch::Matchers::Contains("registered twice"));
   REQUIRE_THROWS_WITH(t.add_special_token(""), Catch::Matchers::Contains("cannot be empty"));
+  // Unused ids before a special token: a few are fine (GPT-4 has some), not a billion.
+  t.add_special_token("<gap>", t.vocab_size() + 16);
+  CHECK(t.vocab_size() == 256 + 1 + 17);
+  t.add_special_token("<far>", t.vocab_size() + Tokenizer::kMaxSpecialIdGap);
+  REQUIRE_THROWS_WITH(t.add_special_token("<too far>", t.vocab_size() + Tokenizer::kMaxSpecialIdGap + 1),
+                      Catch::Matchers::Contains("unused ids after the last token"));
 }
 
 TEST_CASE("bpe: long chunks (merged with a heap) get the ids of the merges replayed in order", "[bpe]") {

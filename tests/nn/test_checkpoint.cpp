@@ -110,6 +110,20 @@ TEST_CASE("checkpoint: a truncated or damaged checkpoint is an error naming the 
       path, [&] { load_checkpoint(path); }, "JSON");
 }
 
+TEST_CASE("checkpoint: a damaged generator state is an error naming the file (fuzzing)",
+          "[checkpoint]") {
+  // Found by fuzz/fuzz_checkpoint.cpp: "rng.default" with digits inserted into one of
+  // its numbers loaded, and restoring it threw Generator::set_state's error, which
+  // cannot name the file.
+  TempDir dir;
+  const auto path = dir / "ckpt.safetensors";
+  Checkpoint checkpoint;
+  checkpoint.generators["default"] = "12 not the 312 words of an mt19937_64";
+  save_checkpoint(path, checkpoint);
+  test::require_error_naming(
+      path, [&] { load_checkpoint(path); }, "the generator state 'rng.default' is damaged");
+}
+
 TEST_CASE("checkpoint: files that are not checkpoints, and bad metadata", "[checkpoint]") {
   TempDir dir;
   const auto path = dir / "x.safetensors";

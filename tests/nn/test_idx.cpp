@@ -181,6 +181,21 @@ TEST_CASE("idx: truncated and trailing data give both byte counts", "[idx]") {
       path, [&] { read_idx(path); }, "announces 18 bytes in all, the file has 20");
 }
 
+TEST_CASE("idx: sizes no tensor can have are errors, even with no element (fuzzing)",
+          "[idx]") {
+  // Found by fuzz/fuzz_idx.cpp: sizes (5921113, 1493172224, 0, 151257178) hold no
+  // element, so the payload (0 bytes) matched, but the tensor's contiguous strides
+  // overflowed int64 (undefined behaviour).
+  TempDir dir;
+  const auto path = dir / "crash-idx";
+  test::write_bytes(path, idx_bytes(0x09, {0x005a5959, 0x59000000, 0, 0x0904005a}, ""));
+  test::require_error_naming(
+      path, [&] { read_idx(path); }, "too large for a tensor");
+  // Sizes whose product still fits are fine: (0, 2^31 - 1, 2^31 - 1).
+  test::write_bytes(path, idx_bytes(0x08, {0, 0x7fffffff, 0x7fffffff}, ""));
+  CHECK(idx_to_tensor(read_idx(path)).shape() == Shape{0, 0x7fffffff, 0x7fffffff});
+}
+
 TEST_CASE("idx: damaged gzip files are errors naming the file", "[idx]") {
   TempDir dir;
   // Decompressed, the data is checked the same way: the counts are of the decompressed bytes.

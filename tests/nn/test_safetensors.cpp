@@ -289,6 +289,10 @@ TEST_CASE("safetensors: damaged headers are errors naming the file and the probl
         "end before they begin");
   check(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296,4],"data_offsets":[0,8]}})", f32x2,
         "overflows");
+  // No element, but no tensor can have this shape: its strides overflow int64 (the
+  // IDX reader's fuzzing crash, fuzz/fuzz_idx.cpp, checked here too).
+  check(R"({"a":{"dtype":"F32","shape":[0,4294967296,4294967296],"data_offsets":[0,0]}})", "",
+        "too large for a tensor");
   check(R"({"a":7})", f32x2, "not a JSON object");
   check(R"({"__metadata__":{"step":3},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})",
         f32x2, "not a string");
