@@ -193,10 +193,13 @@ void inplace_binary(const Tensor& dst, const Tensor& src, const char* op, F f) {
             std::int64_t n) {
           T* dp = d + o[0];
           const T* xp = x + o[1];
+          // f may compute in double (a + alpha·b); the cast back to T is explicit, also
+          // for bool, where it means "nonzero".
           if (st[0] == 1 && st[1] == 1) {
-            for (std::int64_t i = 0; i < n; ++i) dp[i] = f(dp[i], xp[i]);
+            for (std::int64_t i = 0; i < n; ++i) dp[i] = static_cast<T>(f(dp[i], xp[i]));
           } else {
-            for (std::int64_t i = 0; i < n; ++i) dp[i * st[0]] = f(dp[i * st[0]], xp[i * st[1]]);
+            for (std::int64_t i = 0; i < n; ++i)
+              dp[i * st[0]] = static_cast<T>(f(dp[i * st[0]], xp[i * st[1]]));
           }
         });
   });
@@ -212,7 +215,8 @@ void inplace_unary(const Tensor& dst, F f) {
                              [&](const std::array<std::int64_t, 1>& o,
                                  const std::array<std::int64_t, 1>& st, std::int64_t n) {
                                T* dp = d + o[0];
-                               for (std::int64_t i = 0; i < n; ++i) dp[i * st[0]] = f(dp[i * st[0]]);
+                               for (std::int64_t i = 0; i < n; ++i)
+                                 dp[i * st[0]] = static_cast<T>(f(dp[i * st[0]]));
                              });
   });
   dst.storage().bump_version();

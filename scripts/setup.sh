@@ -4,19 +4,33 @@
 #
 #   scripts/setup.sh              # build/ : RelWithDebInfo, tests, tutorials, benchmarks
 #   scripts/setup.sh --sanitize   # build-sanitize/ : the same under ASan + UBSan
+#   scripts/setup.sh --tsan       # build-tsan/ : clang, ThreadSanitizer, the autograd and
+#                                 #   nn tests (the parallel loops, the DataLoader thread)
 #
+# The gcc builds treat warnings as errors (ZOO_WERROR): zoo builds warning-free with
+# Debian 12's GCC 12, and CI keeps it so.
 # Run it as root, or as a user with sudo. Nothing is downloaded at build time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build_dir=build
 cmake_flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+build_targets=()   # empty: everything
+extra_packages=()
 case "${1:-}" in
-  "") ;;
+  "")
+    cmake_flags+=(-DZOO_WERROR=ON) ;;
   --sanitize)
     build_dir=build-sanitize
-    cmake_flags+=(-DZOO_SANITIZE=ON -DZOO_BUILD_BENCH=OFF) ;;
-  *) echo "usage: scripts/setup.sh [--sanitize]" >&2; exit 2 ;;
+    cmake_flags+=(-DZOO_WERROR=ON -DZOO_SANITIZE=ON -DZOO_BUILD_BENCH=OFF) ;;
+  --tsan)
+    # clang, whose OpenMP runtime (libomp) and its Archer tool tell ThreadSanitizer
+    # about OpenMP's synchronisation (cmake/tsan.cmake says why that matters).
+    build_dir=build-tsan
+    cmake_flags+=(-DCMAKE_CXX_COMPILER=clang++ -DZOO_TSAN=ON)
+    build_targets=(--target test_autograd test_nn zoo tsan_planted_race)
+    extra_packages=(clang libomp-14-dev libclang-rt-14-dev) ;;
+  *) echo "usage: scripts/setup.sh [--sanitize | --tsan]" >&2; exit 2 ;;
 esac
 
 # What zoo builds with, all from Debian: compiler and CMake, OpenBLAS (the OpenMP build,
@@ -28,7 +42,7 @@ esac
 # can open and change; gnuplot-nox has the PNG and SVG terminals without X11).
 packages=(cmake g++ make pkg-config ccache libopenblas-openmp-dev libfmt-dev catch2
           doxygen libjs-mathjax zlib1g-dev nlohmann-json3-dev libcli11-dev libstb-dev
-          libpcre2-dev gnuplot-nox)
+          libpcre2-dev gnuplot-nox "${extra_packages[@]}")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -47,5 +61,5 @@ echo "setup: configuring ${build_dir}/ and building with $(nproc) jobs"
 mkdir -p "$build_dir"
 cmake -S . -B "$build_dir" "${cmake_flags[@]}" > "$build_dir/configure.log" 2>&1 || {
   cat "$build_dir/configure.log"; exit 1; }
-cmake --build "$build_dir" -j"$(nproc)"
+cmake --build "$build_dir" -j"$(nproc)" "${build_targets[@]}"
 echo "setup: done; binaries are in ${build_dir}/"

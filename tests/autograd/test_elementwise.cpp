@@ -136,7 +136,11 @@ TEST_CASE("binary ops broadcast and pass gradcheck", "[elementwise]") {
   Tensor b = uniform64({2, 1}, 0.5, 2.0, 2);
   Tensor at = uniform64({4, 3}, 0.5, 2.0, 3);  // used transposed: (3, 4)
   Tensor row = uniform64({4}, 0.5, 2.0, 4);
-  for (const auto& [name, op] : ops) {
+  for (const auto& entry : ops) {
+    // Named references rather than a structured binding, which clang before 16 cannot
+    // capture in the lambdas below (the ThreadSanitizer build uses clang 14).
+    const auto& name = entry.first;
+    const auto& op = entry.second;
     INFO("op: " << name);
     check_gradients([&](const std::vector<Tensor>& in) { return op(in[0], in[1]); }, {a, b});
     check_gradients([&](const std::vector<Tensor>& in) { return op(in[0].t(), in[1]); }, {at, row});
