@@ -70,10 +70,10 @@ for t in "${targets[@]}"; do
     result="FAILED ${artifact:-see the log}"
     tail -40 "$logs/$t.log"
   fi
-  rows+=("$(printf '%-18s %12s %8s  %s' "fuzz_$t" "${execs:-?}" "$corpus" "$result")")
+  rows+=("$(printf '%-22s %12s %8s  %s' "fuzz_$t" "${execs:-?}" "$corpus" "$result")")
 done
 
 echo
-printf '%-18s %12s %8s  %s\n' target executions corpus result
+printf '%-22s %12s %8s  %s\n' target executions corpus result
 for row in "${rows[@]}"; do echo "$row"; done
 exit $failed
