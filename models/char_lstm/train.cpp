@@ -18,6 +18,7 @@
 #include "models/common/metrics.h"
 #include "models/common/progress.h"
 #include "nn/io/checkpoint.h"
+#include "nn/io/metadata_values.h"
 #include "nn/io/safetensors.h"
 #include "nn/optim/clip_grad.h"
 
@@ -105,25 +106,13 @@ Position restore(const fs::path& path, CharLstm& model, optim::Optimizer& optimi
               get(key), value);
   model.load_state_dict(ck.model);
   optimizer.load_state_dict(ck.optimizer);
-  default_generator().set_state(ck.generators.at("default"));
+  default_generator().set_state(ck.generator_state("default"));
   Position pos;
   pos.step = ck.step;
-  if (ck.extra.contains("state.h")) pos.state = LstmState{ck.extra.at("state.h"), ck.extra.at("state.c")};
-  const auto number = [&](const std::string& key) {
-    const std::string text = get(key);
-    std::size_t used = 0;
-    double value = 0;
-    try {
-      value = std::stod(text, &used);
-    } catch (const std::exception&) {
-    }
-    ZOO_CHECK(used > 0 && used == text.size(), "resume: '{}' has {} = \"{}\", not a number", path.string(), key,
-              text);
-    return value;
-  };
-  pos.loss_sum = number("loss_sum");
-  pos.loss_count = static_cast<std::int64_t>(number("loss_count"));
-  pos.seconds = number("seconds");
+  if (ck.extra.contains("state.h")) pos.state = LstmState{ck.extra_tensor("state.h"), ck.extra_tensor("state.c")};
+  pos.loss_sum = ck.metadata_double("loss_sum");
+  pos.loss_count = ck.metadata_int("loss_count");
+  pos.seconds = ck.metadata_double("seconds");
   return pos;
 }
 
@@ -267,13 +256,7 @@ std::shared_ptr<CharLstm> load_char_lstm(const std::string& path) {
     nn::Checkpoint ck = nn::load_checkpoint(path);
     file.tensors = std::move(ck.model);
   }
-  auto get = [&](const char* key) {
-    const auto it = file.metadata.find(key);
-    ZOO_CHECK(it != file.metadata.end(),
-              "char-lstm: '{}' has no '{}' in its metadata (not written by zoo train char-lstm?)",
-              path, key);
-    return std::stoll(it->second);
-  };
+  const auto get = [&](const char* key) { return nn::metadata_int(file.metadata, key, path); };
   CharLstmConfig config;
   config.embed_dim = get("embed_dim");
   config.hidden_size = get("hidden_size");

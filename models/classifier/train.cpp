@@ -87,12 +87,12 @@ Position restore(const fs::path& path, nn::Module& model, optim::Optimizer& opt,
   }
   opt.load_state_dict(optimizer_state);
   schedule.load_state_dict(schedule_state);
-  default_generator().set_state(ck.generators.at("default"));
+  default_generator().set_state(ck.generator_state("default"));
   Position pos;
   pos.epoch = ck.epoch;
   pos.step = ck.step;
-  pos.next_batch = std::stoll(ck.metadata.at("next_batch"));
-  pos.epoch_loss_sum = std::stod(ck.metadata.at("epoch_loss_sum"));
+  pos.next_batch = ck.metadata_int("next_batch");
+  pos.epoch_loss_sum = ck.metadata_double("epoch_loss_sum");
   return pos;
 }
 

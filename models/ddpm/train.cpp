@@ -7,6 +7,7 @@
 #include "autograd/ops.h"
 #include "models/ddpm/process.h"
 #include "models/unet/config_io.h"
+#include "nn/io/metadata_values.h"
 
 namespace zoo::models {
 
@@ -45,17 +46,9 @@ DdpmResult train_ddpm(const DdpmOptions& o) {
 }
 
 std::pair<std::shared_ptr<UNet>, NoiseSchedule> load_ddpm(const std::string& path) {
-  // Not a structured binding: the lambda below uses `metadata`, and clang before 16
-  // cannot capture a structured binding (the fuzzing build uses clang 14).
-  auto loaded = load_unet(path, "ddpm");
-  const std::shared_ptr<UNet>& net = loaded.first;
-  const auto& metadata = loaded.second;
-  const auto get = [&](const char* key) {
-    const auto it = metadata.find(key);
-    ZOO_CHECK(it != metadata.end(), "ddpm: '{}' has no '{}' in its metadata", path, key);
-    return it->second;
-  };
-  return {net, NoiseSchedule::by_name(get("schedule"), std::stoll(get("diffusion_steps")))};
+  const auto [net, metadata] = load_unet(path, "ddpm");
+  return {net, NoiseSchedule::by_name(nn::metadata_text(metadata, "schedule", path),
+                                      nn::metadata_int(metadata, "diffusion_steps", path))};
 }
 
 }  // namespace zoo::models

@@ -17,6 +17,7 @@
 #include "nn/data/dataloader.h"
 #include "nn/data/mnist.h"
 #include "nn/io/checkpoint.h"
+#include "nn/io/metadata_values.h"
 #include "nn/io/safetensors.h"
 #include "nn/optim/adam.h"
 
@@ -102,24 +103,6 @@ void save(const fs::path& path, Nice& model, const optim::Optimizer& optimizer, 
   nn::save_checkpoint(path, ck);
 }
 
-/// A number stored in a checkpoint's metadata; an error naming the file and key if absent
-/// or not a number.
-double metadata_number(const std::map<std::string, std::string>& metadata, const fs::path& path,
-                       const std::string& key) {
-  const auto it = metadata.find(key);
-  ZOO_CHECK(it != metadata.end(), "nice: '{}' has no '{}' in its metadata (not written by zoo train nice?)",
-            path.string(), key);
-  std::size_t used = 0;
-  double value = 0;
-  try {
-    value = std::stod(it->second, &used);
-  } catch (const std::exception&) {
-  }
-  ZOO_CHECK(used > 0 && used == it->second.size(), "nice: '{}' has {} = \"{}\", not a number", path.string(), key,
-            it->second);
-  return value;
-}
-
 Position restore(const fs::path& path, Nice& model, optim::Optimizer& optimizer, Generator& noise,
                  const NiceOptions& o) {
   const nn::Checkpoint ck = nn::load_checkpoint(path);
@@ -134,16 +117,15 @@ Position restore(const fs::path& path, Nice& model, optim::Optimizer& optimizer,
   for (const auto& [key, value] : expected)
     ZOO_CHECK(get(key) == value, "resume: '{}' was saved with {} = {}, this run asks for {}", path.string(), key,
               get(key), value);
-  ZOO_CHECK(ck.generators.contains("noise"), "resume: '{}' has no dequantisation generator state", path.string());
   model.load_state_dict(ck.model);
   optimizer.load_state_dict(ck.optimizer);
-  noise.set_state(ck.generators.at("noise"));
+  noise.set_state(ck.generator_state("noise"));
   Position pos;
   pos.epoch = ck.epoch;
   pos.step = ck.step;
-  pos.next_batch = static_cast<std::int64_t>(metadata_number(ck.metadata, path, "next_batch"));
-  pos.epoch_ll_sum = metadata_number(ck.metadata, path, "epoch_ll_sum");
-  pos.seconds = metadata_number(ck.metadata, path, "seconds");
+  pos.next_batch = ck.metadata_int("next_batch");
+  pos.epoch_ll_sum = ck.metadata_double("epoch_ll_sum");
+  pos.seconds = ck.metadata_double("seconds");
   return pos;
 }
 
@@ -283,17 +265,13 @@ std::shared_ptr<Nice> load_nice(const std::string& path) {
   const auto it = file.metadata.find("model");
   ZOO_CHECK(it != file.metadata.end() && it->second == "nice", "nice: '{}' is not a NICE model (its metadata says "
             "model = '{}')", path, it == file.metadata.end() ? "" : it->second);
-  const auto integer = [&](const char* key) {
-    return static_cast<std::int64_t>(metadata_number(file.metadata, path, key));
-  };
+  const auto integer = [&](const char* key) { return nn::metadata_int(file.metadata, key, path); };
   NiceConfig config;
   config.dim = integer("dim");
   config.coupling_layers = integer("coupling_layers");
   config.hidden_size = integer("hidden_size");
   config.hidden_layers = integer("hidden_layers");
-  const auto prior = file.metadata.find("prior");
-  ZOO_CHECK(prior != file.metadata.end(), "nice: '{}' has no 'prior' in its metadata", path);
-  config.prior = prior->second;
+  config.prior = nn::metadata_text(file.metadata, "prior", path);
   auto model = std::make_shared<Nice>(config);
   model->load_state_dict(file.tensors);
   return model;

@@ -17,6 +17,7 @@
 #include "models/transformer/data.h"
 #include "models/transformer/generate.h"
 #include "nn/io/checkpoint.h"
+#include "nn/io/metadata_values.h"
 #include "nn/optim/adam.h"
 #include "nn/optim/clip_grad.h"
 #include "nn/optim/lr_scheduler.h"
@@ -48,26 +49,9 @@ nn::SafetensorsMetadata transformer_metadata(const TransformerConfig& c) {
 }
 
 TransformerConfig transformer_config_from(const nn::SafetensorsMetadata& meta, const std::string& path) {
-  const auto get = [&](const char* key) {
-    const auto it = meta.find(key);
-    ZOO_CHECK(it != meta.end(), "transformer: '{}' has no '{}' in its metadata (not written by zoo train "
-              "transformer|moe?)", path, key);
-    return it->second;
-  };
-  const auto integer = [&](const char* key) {
-    try {
-      return std::stoll(get(key));
-    } catch (const std::logic_error&) {
-      throw Error(fmt::format("transformer: '{}' has {} = \"{}\", not an integer", path, key, get(key)));
-    }
-  };
-  const auto real = [&](const char* key) {
-    try {
-      return std::stod(get(key));
-    } catch (const std::logic_error&) {
-      throw Error(fmt::format("transformer: '{}' has {} = \"{}\", not a number", path, key, get(key)));
-    }
-  };
+  const auto get = [&](const char* key) { return nn::metadata_text(meta, key, path); };
+  const auto integer = [&](const char* key) { return nn::metadata_int(meta, key, path); };
+  const auto real = [&](const char* key) { return nn::metadata_double(meta, key, path); };
   TransformerConfig c;
   c.vocab_size = integer("vocab_size");
   c.d_model = integer("d_model");
@@ -201,21 +185,13 @@ Position restore(const fs::path& path, Transformer& model, optim::Optimizer& opt
               get(key), value);
   model.load_state_dict(ck.model);
   optimizer.load_state_dict(ck.optimizer);
-  ZOO_CHECK(ck.generators.contains("batches"), "resume: '{}' has no batch generator state", path.string());
-  batches.set_state(ck.generators.at("batches"));
-  const auto number = [&](const std::string& key) {
-    try {
-      return std::stod(get(key));
-    } catch (const std::logic_error&) {
-      throw Error(fmt::format("resume: '{}' has {} = \"{}\", not a number", path.string(), key, get(key)));
-    }
-  };
+  batches.set_state(ck.generator_state("batches"));
   Position pos;
   pos.step = ck.step;
-  pos.loss_sum = number("loss_sum");
-  pos.aux_sum = number("aux_sum");
-  pos.loss_count = static_cast<std::int64_t>(number("loss_count"));
-  pos.seconds = number("seconds");
+  pos.loss_sum = ck.metadata_double("loss_sum");
+  pos.aux_sum = ck.metadata_double("aux_sum");
+  pos.loss_count = ck.metadata_int("loss_count");
+  pos.seconds = ck.metadata_double("seconds");
   return pos;
 }
 

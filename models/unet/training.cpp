@@ -63,9 +63,9 @@ Position restore(const fs::path& path, UNet& net, optim::Optimizer& optimizer, o
   for (const auto& [name, t] : ck.extra)
     if (name.rfind("ema.", 0) == 0) shadows.insert(name.substr(4), t);
   ema.load_state_dict(shadows);
-  ema.set_updates(std::stoll(ck.metadata.at("ema_updates")));
-  default_generator().set_state(ck.generators.at("default"));
-  return {ck.epoch, std::stoll(ck.metadata.at("next_batch")), ck.step, std::stod(ck.metadata.at("epoch_loss_sum"))};
+  ema.set_updates(ck.metadata_int("ema_updates"));
+  default_generator().set_state(ck.generator_state("default"));
+  return {ck.epoch, ck.metadata_int("next_batch"), ck.step, ck.metadata_double("epoch_loss_sum")};
 }
 
 }  // namespace

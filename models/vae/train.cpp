@@ -15,6 +15,7 @@
 #include "nn/data/dataloader.h"
 #include "nn/data/mnist.h"
 #include "nn/io/checkpoint.h"
+#include "nn/io/metadata_values.h"
 #include "nn/io/safetensors.h"
 
 namespace zoo::models {
@@ -106,12 +107,12 @@ Position restore(const fs::path& path, Vae& model, optim::Optimizer& optimizer, 
   }
   model.load_state_dict(ck.model);
   optimizer.load_state_dict(ck.optimizer);
-  default_generator().set_state(ck.generators.at("default"));
+  default_generator().set_state(ck.generator_state("default"));
   Position pos;
   pos.epoch = ck.epoch;
   pos.step = ck.step;
-  pos.next_batch = std::stoll(ck.metadata.at("next_batch"));
-  pos.epoch_elbo_sum = std::stod(ck.metadata.at("epoch_elbo_sum"));
+  pos.next_batch = ck.metadata_int("next_batch");
+  pos.epoch_elbo_sum = ck.metadata_double("epoch_elbo_sum");
   return pos;
 }
 
@@ -216,23 +217,11 @@ std::shared_ptr<Vae> load_vae(const std::string& path, std::string* binarization
     nn::Checkpoint ck = nn::load_checkpoint(path);
     file.tensors = std::move(ck.model);
   }
-  const auto get = [&](const char* key) {
-    const auto it = file.metadata.find(key);
-    ZOO_CHECK(it != file.metadata.end(), "vae: '{}' has no '{}' in its metadata (not written by zoo train vae?)",
-              path, key);
-    return it->second;
-  };
   VaeConfig config;
-  config.input_dim = std::stoll(get("input_dim"));
-  config.latent_dim = std::stoll(get("latent_dim"));
-  config.hidden.clear();
-  const std::string hidden = get("hidden");
-  for (std::size_t at = 0; at < hidden.size();) {
-    const std::size_t comma = std::min(hidden.find(',', at), hidden.size());
-    config.hidden.push_back(std::stoll(hidden.substr(at, comma - at)));
-    at = comma + 1;
-  }
-  if (binarization != nullptr) *binarization = get("binarization");
+  config.input_dim = nn::metadata_int(file.metadata, "input_dim", path);
+  config.latent_dim = nn::metadata_int(file.metadata, "latent_dim", path);
+  config.hidden = nn::metadata_int_list(file.metadata, "hidden", path);
+  if (binarization != nullptr) *binarization = nn::metadata_text(file.metadata, "binarization", path);
   auto model = std::make_shared<Vae>(config);
   model->load_state_dict(file.tensors);
   return model;

@@ -1,9 +1,8 @@
 #include "nn/io/checkpoint.h"
 
-#include <charconv>
-
 #include "autograd/error.h"
 #include "autograd/generator.h"
+#include "nn/io/metadata_values.h"
 #include "nn/io/safetensors.h"
 
 namespace zoo::nn {
@@ -22,14 +21,9 @@ bool starts_with(const std::string& s, const std::string& prefix) {
 
 /// A non-negative decimal integer stored in the metadata under `key`.
 std::int64_t parse_count(const SafetensorsMetadata& metadata, const std::string& key,
-                         const std::string& file) {
-  auto it = metadata.find(key);
-  ZOO_CHECK(it != metadata.end(), "{}: the checkpoint has no '{}' in its __metadata__", file, key);
-  const std::string& text = it->second;
-  std::int64_t value = -1;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  ZOO_CHECK(error == std::errc() && end == text.data() + text.size() && value >= 0,
-            "{}: the checkpoint's '{}' is \"{}\", not a non-negative integer", file, key, text);
+                         const std::filesystem::path& path) {
+  const std::int64_t value = metadata_int(metadata, key, path);
+  ZOO_CHECK(value >= 0, "{}: the checkpoint's '{}' is {}, not a non-negative integer", path.string(), key, value);
   return value;
 }
 
@@ -70,8 +64,9 @@ Checkpoint load_checkpoint(const std::filesystem::path& path) {
             file, kFormat);
 
   Checkpoint checkpoint;
-  checkpoint.step = parse_count(contents.metadata, "step", file);
-  checkpoint.epoch = parse_count(contents.metadata, "epoch", file);
+  checkpoint.source = path;
+  checkpoint.step = parse_count(contents.metadata, "step", path);
+  checkpoint.epoch = parse_count(contents.metadata, "epoch", path);
   for (const auto& [key, value] : contents.metadata) {
     if (starts_with(key, kRngPrefix)) {
       // A damaged state is caught here, where the file's name is known, rather than
@@ -98,6 +93,26 @@ Checkpoint load_checkpoint(const std::filesystem::path& path) {
       throw Error(fmt::format("{}: tensor '{}' is not under 'model.', 'optim.' or 'extra.'", file, name));
   }
   return checkpoint;
+}
+
+const std::string& Checkpoint::metadata_text(const std::string& key) const {
+  return nn::metadata_text(metadata, key, source);
+}
+
+std::int64_t Checkpoint::metadata_int(const std::string& key) const { return nn::metadata_int(metadata, key, source); }
+
+double Checkpoint::metadata_double(const std::string& key) const { return nn::metadata_double(metadata, key, source); }
+
+const std::string& Checkpoint::generator_state(const std::string& name) const {
+  const auto it = generators.find(name);
+  ZOO_CHECK(it != generators.end(), "{}: the checkpoint has no generator state '{}{}'", source.string(), kRngPrefix,
+            name);
+  return it->second;
+}
+
+const Tensor& Checkpoint::extra_tensor(const std::string& name) const {
+  ZOO_CHECK(extra.contains(name), "{}: the checkpoint has no tensor '{}{}'", source.string(), kExtraPrefix, name);
+  return extra.at(name);
 }
 
 }  // namespace zoo::nn

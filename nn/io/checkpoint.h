@@ -36,6 +36,14 @@ namespace zoo::nn {
 ///     ckpt.generators["default"] = zoo::default_generator().get_state();
 ///     ckpt.metadata["config"] = config_json;
 ///     save_checkpoint(out_dir / "checkpoint.safetensors", ckpt);
+///
+/// A resumed run reads it back through the accessors, which throw `zoo::Error` naming
+/// the file, the key and what is wrong, rather than `std::out_of_range` naming nothing:
+///
+///     const Checkpoint ckpt = load_checkpoint(path);
+///     zoo::default_generator().set_state(ckpt.generator_state("default"));
+///     const std::int64_t next_batch = ckpt.metadata_int("next_batch");
+///     // "out/checkpoint.safetensors: metadata 'next_batch': '7x' is not an integer"
 struct Checkpoint {
   /// The model's tensors, stored under "model." + name.
   StateDict model;
@@ -52,6 +60,20 @@ struct Checkpoint {
   std::map<std::string, std::string> generators;
   /// Free-form strings; keys must not be "format", "step", "epoch" or start with "rng.".
   std::map<std::string, std::string> metadata;
+  /// The file `load_checkpoint` read this from, for error messages (empty for a
+  /// checkpoint built in memory).
+  std::filesystem::path source;
+
+  /// `metadata[key]`; an error naming the file and the key if there is none.
+  const std::string& metadata_text(const std::string& key) const;
+  /// `metadata[key]` as a decimal integer (see `nn::metadata_int`): the whole string, in range.
+  std::int64_t metadata_int(const std::string& key) const;
+  /// `metadata[key]` as a double (see `nn::metadata_double`): the whole string, in range.
+  double metadata_double(const std::string& key) const;
+  /// `generators[name]`; an error naming the file and "rng." + name if there is none.
+  const std::string& generator_state(const std::string& name) const;
+  /// `extra.at(name)`; an error naming the file and "extra." + name if there is none.
+  const Tensor& extra_tensor(const std::string& name) const;
 };
 
 /// Writes `checkpoint` to `path` atomically.
@@ -59,6 +81,7 @@ void save_checkpoint(const std::filesystem::path& path, const Checkpoint& checkp
 
 /// Reads a checkpoint written by `save_checkpoint`. A truncated or damaged file, or a
 /// safetensors file that is not a zoo checkpoint, throws `zoo::Error` naming the file.
+/// The checkpoint's `source` is `path`, so that its accessors name the file too.
 Checkpoint load_checkpoint(const std::filesystem::path& path);
 
 }  // namespace zoo::nn

@@ -6,6 +6,7 @@
 #include "models/classifier/model.h"
 #include "models/classifier/train.h"
 #include "nn/data/mnist.h"
+#include "nn/io/checkpoint.h"
 #include "nn/io/safetensors.h"
 #include "model_test_util.h"
 
@@ -97,4 +98,28 @@ TEST_CASE("resume without a checkpoint, or from another model's, is a clear erro
   mlp.resume = true;
   mlp.out = cnn.out;
   REQUIRE_THROWS_WITH(models::train_classifier(mlp), Catch::Matchers::Contains("model 'cnn'"));
+}
+
+TEST_CASE("resume from a checkpoint missing a key, or holding a bad number, names the file and the key",
+          "[classifier]") {
+  auto o = fixture_options("mlp", "zoo-test-damagedresume");
+  o.epochs = 1;
+  o.train_limit = 20;
+  models::train_classifier(o);
+  const fs::path path = fs::path(o.out) / "checkpoint.safetensors";
+  const nn::Checkpoint saved = nn::load_checkpoint(path);
+  o.resume = true;
+
+  nn::Checkpoint missing = saved;
+  missing.metadata.erase("next_batch");
+  nn::save_checkpoint(path, missing);
+  REQUIRE_THROWS_WITH(models::train_classifier(o), Catch::Matchers::Contains(path.string()) &&
+                                                       Catch::Matchers::Contains("'next_batch' is missing"));
+
+  nn::Checkpoint garbled = saved;
+  garbled.metadata["next_batch"] = "3 batches";
+  nn::save_checkpoint(path, garbled);
+  REQUIRE_THROWS_WITH(models::train_classifier(o),
+                      Catch::Matchers::Contains(path.string()) &&
+                          Catch::Matchers::Contains("'next_batch': '3 batches' is not an integer"));
 }

@@ -2,6 +2,7 @@
 // the file is plain safetensors; damaged files and misuse are errors naming the file.
 #include "io_test_util.h"
 #include "nn/io/checkpoint.h"
+#include "nn/io/metadata_values.h"
 #include "nn/io/safetensors.h"
 
 using namespace zoo;
@@ -159,4 +160,58 @@ TEST_CASE("checkpoint: files that are not checkpoints, and bad metadata", "[chec
   negative.step = -1;
   test::require_error_naming(
       path, [&] { save_checkpoint(path, negative); }, "step -1");
+}
+
+TEST_CASE("checkpoint: a missing or malformed value is an error naming the file and the key",
+          "[checkpoint]") {
+  // What a resumed trainer reads: std::stoll and map::at would throw std::invalid_argument
+  // and std::out_of_range, naming neither the file nor the key.
+  TempDir dir;
+  const auto path = dir / "ckpt.safetensors";
+  Checkpoint saved;
+  saved.metadata = {{"next_batch", "7"},    {"loss_sum", "2.5"},   {"trailing", "12x"}, {"word", "abc"},
+                    {"huge", "99999999999999999999"}, {"overflow", "1e999"}, {"empty", ""}};
+  saved.extra.insert("state.h", zeros({2}));
+  saved.generators["default"] = Generator(1).get_state();
+  save_checkpoint(path, saved);
+  const Checkpoint ck = load_checkpoint(path);
+
+  CHECK(ck.source == path);
+  CHECK(ck.metadata_text("word") == "abc");
+  CHECK(ck.metadata_int("next_batch") == 7);
+  CHECK(ck.metadata_double("loss_sum") == 2.5);
+  CHECK(ck.metadata_double("next_batch") == 7.0);
+  CHECK(ck.generator_state("default") == saved.generators.at("default"));
+  CHECK(ck.extra_tensor("state.h").numel() == 2);
+
+  const auto fails = [&](auto read, const std::string& fragment) { test::require_error_naming(path, read, fragment); };
+  fails([&] { ck.metadata_text("epoch_loss_sum"); }, "metadata 'epoch_loss_sum' is missing");
+  fails([&] { ck.metadata_int("epoch_loss_sum"); }, "metadata 'epoch_loss_sum' is missing");
+  fails([&] { ck.metadata_int("trailing"); }, "metadata 'trailing': '12x' is not an integer");
+  fails([&] { ck.metadata_int("word"); }, "metadata 'word': 'abc' is not an integer");
+  fails([&] { ck.metadata_int("loss_sum"); }, "metadata 'loss_sum': '2.5' is not an integer");
+  fails([&] { ck.metadata_int("empty"); }, "metadata 'empty': '' is not an integer");
+  fails([&] { ck.metadata_int("huge"); }, "metadata 'huge': '99999999999999999999' is out of the range");
+  fails([&] { ck.metadata_double("word"); }, "metadata 'word': 'abc' is not a number");
+  fails([&] { ck.metadata_double("trailing"); }, "metadata 'trailing': '12x' is not a number");
+  fails([&] { ck.metadata_double("overflow"); }, "metadata 'overflow': '1e999' is out of the range of a double");
+  fails([&] { ck.generator_state("loader"); }, "no generator state 'rng.loader'");
+  fails([&] { ck.extra_tensor("state.c"); }, "no tensor 'extra.state.c'");
+}
+
+TEST_CASE("metadata values: lists of integers, and a long damaged value is shown cut short",
+          "[checkpoint]") {
+  const std::filesystem::path file = "model.safetensors";
+  const SafetensorsMetadata metadata = {
+      {"mults", "1,2,2"}, {"none", ""}, {"trailing", "1,2,"}, {"gap", "1,,2"}, {"long", std::string(1000, '7') + "x"}};
+  CHECK(metadata_int_list(metadata, "mults", file) == std::vector<std::int64_t>{1, 2, 2});
+  CHECK(metadata_int_list(metadata, "none", file).empty());
+  test::require_error_naming(file, [&] { metadata_int_list(metadata, "trailing", file); }, "'trailing': '' is not");
+  test::require_error_naming(file, [&] { metadata_int_list(metadata, "gap", file); }, "'gap': '' is not");
+  try {
+    metadata_int(metadata, "long", file);
+    FAIL("no error");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).size() < 200);
+  }
 }
