@@ -92,7 +92,7 @@ void add_train(CLI::App& parent) {
       if (step > last_step) last_words = p.words_done;
       last_step = std::max(last_step, step);
     };
-    const w2v::TrainResult r = w2v::train(text, options);
+    const w2v::TrainResult r = w2v::train(text, options, "'" + o->input + "'");
     if (progress) progress->finish(fmt::format("{} words, vocabulary {}", r.stats.words_done, r.vocab.size()));
 
     w2v::save_vectors(o->out, {r.vocab.words(), r.model.dim, r.model.input}, format);

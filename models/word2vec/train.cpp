@@ -206,12 +206,13 @@ TrainStats train_model(Model& model, const Corpus& corpus, const Vocabulary& voc
   return stats;
 }
 
-TrainResult train(std::string_view text, const TrainOptions& options) {
+TrainResult train(std::string_view text, const TrainOptions& options, const std::string& source) {
   check_options(options);
   const auto start = Clock::now();
   TrainResult r;
   r.vocab = Vocabulary::from_text(text, options.min_count);
-  ZOO_CHECK(r.vocab.size() > 0, "word2vec train: no word occurs {} times or more in the text", options.min_count);
+  ZOO_CHECK(r.vocab.size() > 0, "word2vec train: no word occurs {} times or more in {}",
+            options.min_count, source);
   const Corpus corpus(text, r.vocab);
   r.raw_words = corpus.num_raw_words();
   r.corpus_words = corpus.num_words();

@@ -36,6 +36,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <string_view>
 
 #include "models/word2vec/corpus.h"
@@ -117,6 +118,8 @@ double starting_alpha(const TrainOptions& options);
 TrainStats train_model(Model& model, const Corpus& corpus, const Vocabulary& vocab, const TrainOptions& options);
 
 /// A whole run on `text` (one sentence a line): vocabulary, corpus, model, training.
-TrainResult train(std::string_view text, const TrainOptions& options);
+/// `source` names the text in errors: the corpus file's name in quotes ("'brown.txt'"),
+/// or "the text".
+TrainResult train(std::string_view text, const TrainOptions& options, const std::string& source = "the text");
 
 }  // namespace zoo::models::word2vec

@@ -20,6 +20,10 @@ namespace {
 
 bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 
+/// What no word may hold: the white space that C's `isspace`, and so gensim's readers,
+/// split words at.
+constexpr std::string_view kWhiteSpace = " \t\r\n\v\f";
+
 /// A float32 from its 4 little-endian bytes, whatever the machine's byte order.
 float float_from_le(const char* p) {
   std::uint32_t bits = 0;
@@ -73,22 +77,34 @@ struct Reading {
   std::size_t pos = 0;     // where the entries start, then where the reader is
   std::unordered_map<std::string, std::int64_t> seen;
 
-  Reading(std::string_view bytes, const std::string& name) {
+  /// Reads the header of `bytes`, in a format whose values take at least
+  /// `bytes_per_value` bytes each (2 in text: a blank and a digit; 4 in binary).
+  Reading(std::string_view bytes, const std::string& name, std::int64_t bytes_per_value) {
     const auto [V, D] = parse_header(bytes, name, pos);
-    // Every entry takes at least two bytes and every value one: a header announcing more
-    // than the file can hold is damaged, and must not make the reader reserve terabytes.
-    ZOO_CHECK(V <= static_cast<std::int64_t>(bytes.size()) && D <= static_cast<std::int64_t>(bytes.size()) + 1,
-              "{}:1: the header announces {} words of dimension {}, more than a file of {} bytes can hold "
-              "(is it cut short?)", name, V,
-              D, bytes.size());
+    // An entry takes at least 2 bytes (a one-letter word, and a space or a line break)
+    // plus its values; the last line break may be missing. A header announcing more than
+    // the file can hold is damaged, and must not make the reader reserve gigabytes.
+    const auto room = static_cast<std::int64_t>(bytes.size() - pos) + 1;
+    ZOO_CHECK(D <= room, "{}:1: the header announces dimension {}, more than the {} bytes after it can hold "
+              "(is the file cut short?)", name, D, room - 1);
+    const std::int64_t entry_bytes = 2 + bytes_per_value * D;
+    ZOO_CHECK(V <= room / entry_bytes,
+              "{}:1: the header announces {} words of dimension {}, each at least {} bytes, more than the {} bytes "
+              "after it can hold (is the file cut short?)",
+              name, V, D, entry_bytes, room - 1);
     count = V;
     out.dim = D;
     out.words.reserve(static_cast<std::size_t>(V));
-    out.values.reserve(std::min(static_cast<std::size_t>(V) * static_cast<std::size_t>(D), bytes.size()));
+    out.values.reserve(static_cast<std::size_t>(V * D));
   }
 
-  /// Registers the next entry's word; a word seen before is an error naming `where`.
+  /// Registers the next entry's word; a word seen before, or holding white space that
+  /// the writer refuses, is an error naming `where`.
   void add_word(std::string_view word, const std::string& where) {
+    const std::size_t space = word.find_first_of(kWhiteSpace);
+    ZOO_CHECK(space == std::string_view::npos,
+              "{}: the word '{}' holds white space (byte {:#04x} at position {}), which other readers split words at",
+              where, word.substr(0, space), static_cast<int>(word[space]), space);
     const auto [it, added] = seen.try_emplace(std::string(word), out.size());
     ZOO_CHECK(added, "{}: the word '{}' appears twice (entries {} and {})", where, word, it->second + 1,
               out.size() + 1);
@@ -97,7 +113,7 @@ struct Reading {
 };
 
 WordVectors parse_text(std::string_view bytes, const std::string& name) {
-  Reading r(bytes, name);
+  Reading r(bytes, name, 2);
   WordVectors& out = r.out;
   std::size_t& pos = r.pos;
   const std::int64_t V = r.count, D = out.dim;
@@ -128,7 +144,7 @@ WordVectors parse_text(std::string_view bytes, const std::string& name) {
 }
 
 WordVectors parse_binary(std::string_view bytes, const std::string& name) {
-  Reading r(bytes, name);
+  Reading r(bytes, name, 4);
   WordVectors& out = r.out;
   std::size_t& pos = r.pos;
   const std::int64_t V = r.count, D = out.dim;
@@ -199,7 +215,7 @@ std::string format_vectors(const WordVectors& v, VectorFormat format) {
   out.reserve(out.size() + v.words.size() * (format == VectorFormat::binary ? 16 + 4 * v.dim : 16 + 12 * v.dim));
   for (std::int64_t i = 0; i < v.size(); ++i) {
     const std::string& w = v.words[static_cast<std::size_t>(i)];
-    ZOO_CHECK(!w.empty() && w.find_first_of(" \t\r\n\v\f") == std::string::npos,
+    ZOO_CHECK(!w.empty() && w.find_first_of(kWhiteSpace) == std::string::npos,
               "word2vec: word {} ('{}') is empty or holds white space: the file could not be read back", i, w);
     out += w;
     if (format == VectorFormat::binary) {

@@ -14,7 +14,8 @@
 /// Words may not contain white space (they come from white-space separated text).
 /// Readers check everything: the header, the count of values on each line (text), that
 /// values are finite numbers, that the file holds exactly \f$V\f$ entries, that no word
-/// appears twice, that a binary file is not cut short. Errors name the file and the
+/// appears twice or holds white space, that a binary file is not cut short, and, before
+/// reserving memory for \f$V\f$ entries, that the file is large enough to hold them. Errors name the file and the
 /// line (text) or byte offset (binary), and what was expected there.
 ///
 /// Lesson: @ref tutorial_09_word2vec.

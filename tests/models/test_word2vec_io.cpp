@@ -81,13 +81,14 @@ TEST_CASE("word2vec: damaged vector files fail with the file and the problem", "
   CHECK(has(error_of(""), "vectors.bin:1"));
   CHECK(has(error_of("5 seven\nthe 1\n", text_format), "header must be 'WORDS DIMENSION'"));
   CHECK(has(error_of("5 0\n", text_format), "header"));
-  CHECK(has(error_of("2000000000 300\na 1\n"), "more than a file of 19 bytes can hold"));
+  CHECK(has(error_of("2000000000 300\na 1\n"), "dimension 300, more than the 4 bytes after it can hold"));
   // Text: a missing value, an extra value, a value that is not a number, too few or too many lines.
-  CHECK(has(error_of("2 3\na 1 2 3\nb 1 2\n"), "vectors.bin:3: 'b' has 2 values, the header announces 3"));
+  // (Values longer than one digit: the header's count must fit in the file, see below.)
+  CHECK(has(error_of("2 3\na 1.5 2.5 3.5\nb 1 2\n"), "vectors.bin:3: 'b' has 2 values, the header announces 3"));
   CHECK(has(error_of("2 3\na 1 2 3 4\nb 1 2 3\n", text_format), "vectors.bin:2: more than the 3 values"));
   CHECK(has(error_of("2 3\na 1 2 3\nb 1 two 3\n"), "vectors.bin:3: value 2 of 'b' is 'two', not a finite number"));
   CHECK(has(error_of("2 3\na 1 2 3\nb 1 nan 3\n"), "not a finite number"));
-  CHECK(has(error_of("3 3\na 1 2 3\nb 1 2 3\n"), "2 entries, but the header announces 3"));
+  CHECK(has(error_of("3 3\na 1.5 2.5 3.5\nb 1.5 2.5 3.5\n"), "2 entries, but the header announces 3"));
   CHECK(has(error_of("1 3\na 1 2 3\nb 1 2 3\n"), "vectors.bin:3: more entries than the 1 the header announces"));
   CHECK(has(error_of("2 3\na 1 2 3\na 1 2 3\n"), "the word 'a' appears twice"));
   CHECK(has(error_of(text.substr(0, text.size() - 20), text_format), "vectors.bin:"));
@@ -106,8 +107,11 @@ TEST_CASE("word2vec: damaged vector files fail with the file and the problem", "
   junk.append("junk");  // append, not +: GCC 12 warns falsely (-Wrestrict)
   CHECK(has(error_of(junk, binary), "4 more bytes after the 5 entries"));
   std::string six = bin;
-  six[0] = '6';  // the header says 6 words
-  CHECK(has(error_of(six, binary), "the file ends at byte 174 after 5 of the 6 entries"));
+  six[0] = '6';  // the header says 6 words: at least 6 × 30 bytes, more than the file holds
+  CHECK(has(error_of(six, binary), "vectors.bin:1: the header announces 6 words of dimension 7, each at least 30"));
+  // Room for two entries of one-letter words, but the one entry there has a long word.
+  const std::string one_long = std::string("2 1\nlongword ") + std::string("\0\0\x80\x3f", 4) + "\n";
+  CHECK(has(error_of(one_long, binary), "the file ends at byte 18 after 1 of the 2 entries"));
   std::string inf_bin = bin;
   const float inf = INFINITY;
   std::memcpy(inf_bin.data() + 4 + 4 + 8, &inf, 4);  // value 3 of "the"
@@ -122,5 +126,38 @@ TEST_CASE("word2vec: damaged vector files fail with the file and the problem", "
   // Words with white space cannot be written.
   WordVectors bad = v;
   bad.words[1] = "two words";
+  CHECK_THROWS_AS(format_vectors(bad, VectorFormat::text), Error);
+}
+
+TEST_CASE("word2vec: a header announcing more entries than the file can hold is refused before reading",
+          "[word2vec]") {
+  // A text entry takes at least 2 + 2D bytes ("a 1 2" and a line break), a binary one
+  // 2 + 4D; only the last line break may be missing. Checking this first keeps a damaged
+  // header from making the reader reserve room for millions of words.
+  const auto text = std::optional<VectorFormat>{VectorFormat::text};
+  const auto binary = std::optional<VectorFormat>{VectorFormat::binary};
+  CHECK(parse_vectors("2 2\na 1 2\nb 3 4", "v.txt", text).size() == 2);  // exactly at the bound
+  CHECK(has(error_of("3 2\na 1 2\nb 3 4\n", text),
+            "vectors.bin:1: the header announces 3 words of dimension 2, each at least 6 bytes, more than the 12 bytes"));
+  const std::string one = std::string("2000000 1\na ") + std::string("\0\0\x80\x3f", 4) + "\n";
+  CHECK(parse_vectors(std::string("1 1\na ") + std::string("\0\0\x80\x3f", 4), "v.bin", binary).size() == 1);
+  CHECK(has(error_of(one, binary), "vectors.bin:1: the header announces 2000000 words of dimension 1, each at least 6"));
+  CHECK(has(error_of("3 1000000\na 1\n", text), "vectors.bin:1: the header announces dimension 1000000, more than"));
+}
+
+TEST_CASE("word2vec: a word holding \\v or \\f, which the writer refuses, is refused by the readers",
+          "[word2vec]") {
+  // Tools that split at C's isspace (gensim among them) would read such a word as two.
+  const auto text = std::optional<VectorFormat>{VectorFormat::text};
+  const auto binary = std::optional<VectorFormat>{VectorFormat::binary};
+  CHECK(has(error_of("1 1\na\vb 1\n", text), "vectors.bin:2: the word 'a' holds white space (byte 0x0b at position 1)"));
+  CHECK(has(error_of("2 1\nok 1\nx\fy 2\n", text), "vectors.bin:3: the word 'x' holds white space (byte 0x0c"));
+  const std::string vector = std::string("\0\0\x80\x3f", 4) + "\n";
+  CHECK(has(error_of("1 1\na\fb " + vector, binary), "vectors.bin: byte offset 4: the word 'a' holds white space"));
+  CHECK(has(error_of("1 1\na\tb " + vector, binary), "byte 0x09 at position 1"));
+  WordVectors bad;
+  bad.words = {"a\vb"};
+  bad.dim = 1;
+  bad.values = {1.0f};
   CHECK_THROWS_AS(format_vectors(bad, VectorFormat::text), Error);
 }

@@ -118,6 +118,8 @@ TEST_CASE("word2vec: one thread and one seed give the same vectors, and the run 
   CHECK_THROWS_WITH(train(text, {.negative = 0, .hs = false}), Catch::Contains("no output layer"));
   CHECK_THROWS_WITH(train(text, {.window = 0}), Catch::Contains("window"));
   CHECK_THROWS_WITH(train(text, {.min_count = 1000}), Catch::Contains("no word occurs 1000 times"));
+  CHECK_THROWS_WITH(train(text, {.min_count = 1000}, "'brown.txt'"),
+                    Catch::Contains("no word occurs 1000 times or more in 'brown.txt'"));
 }
 
 TEST_CASE("word2vec: Spearman's correlation uses average ranks for ties", "[word2vec]") {
