@@ -15,8 +15,11 @@
 #include <fstream>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "autograd/factories.h"
 #include "autograd/generator.h"
+#include "fuzz/gpt2_tiny_vocab.h"
 #include "models/bpe/gpt2.h"
 #include "models/bpe/model_file.h"
 #include "models/bpe/trainer.h"
@@ -121,6 +124,27 @@ void bpe_encode_seeds(const fs::path& dir) {
   write_gzip(dir / "english.txt.gz", kText);
 }
 
+void gpt2_vocab_seeds(const fs::path& dir) {
+  const std::string vocab(zoo::fuzz::kTinyGpt2VocabBpe);
+  write_text(dir / "vocab.bpe", vocab);
+  write_gzip(dir / "vocab.bpe.gz", vocab);
+  write_text(dir / "version-only.bpe", "#version: 0.2\n");
+  // Saved on Windows, with blank lines and no newline at the end.
+  write_text(dir / "crlf-blank-lines.bpe", "#version: 0.2\r\n\xc4\xa0 t\r\n\r\nh e\r\n\n\xc4\xa0t he");
+}
+
+/// `encoder.json` for the tiny vocabulary: every id, as GPT-2 writes it, and a sample.
+void gpt2_encoder_seeds(const fs::path& dir) {
+  const bpe::Tokenizer tiny = bpe::gpt2_from_vocab_bpe(zoo::fuzz::kTinyGpt2VocabBpe, "tiny vocab.bpe");
+  nlohmann::json encoder = nlohmann::json::object();
+  for (bpe::TokenId id = 0; id + 1 < tiny.vocab_size(); ++id) encoder[bpe::gpt2_token_string(tiny.token_bytes(id))] = id;
+  encoder["<|endoftext|>"] = tiny.vocab_size() - 1;
+  write_text(dir / "encoder.json", encoder.dump());
+  write_gzip(dir / "encoder.json.gz", encoder.dump());
+  write_text(dir / "sample.json", nlohmann::json{{"\xc4\xa0the", 262}, {"ing", 278}, {"!", 0}}.dump(1));
+  write_text(dir / "empty.json", "{}");
+}
+
 w2v::WordVectors sample_vectors() {
   w2v::WordVectors v;
   v.words = {"the", ",", "jury", "café", "x-ray"};
@@ -132,6 +156,18 @@ w2v::WordVectors sample_vectors() {
 void word2vec_vectors_seeds(const fs::path& dir) {
   w2v::save_vectors(dir / "vectors.txt", sample_vectors(), w2v::VectorFormat::text);
   w2v::save_vectors(dir / "vectors.bin", sample_vectors(), w2v::VectorFormat::binary);
+}
+
+/// Files in the formats of WordSim-353 and `questions-words.txt`, in the words of the
+/// target's vectors (man, woman, king, queen, paris, france, apple, Apple, pear, zero).
+void word2vec_eval_seeds(const fs::path& dir) {
+  write_text(dir / "wordsim.tsv",
+             "# Word 1\tWord 2\tHuman (mean)\nking\tqueen\t8.58\nman\twoman\t8.3\nApple\tpear\t7.5\n"
+             "paris\tfrance\t9.0\nking\tapple\t0.92\nman\tbanana\t1.5\nzero\tking\t2\n");
+  write_text(dir / "questions.txt",
+             ": royal\nman king woman queen\nwoman queen man king\nman king woman banana\n"
+             ": capital\nfrance paris FRANCE PARIS\n: fruit\napple pear man woman\nApple pear\n");
+  write_text(dir / "crlf.tsv", "KING\tQUEEN\t1e1\r\nman\t woman \t-0.5\r\n");
 }
 
 void text_corpus_seeds(const fs::path& dir) {
@@ -157,7 +193,10 @@ int main(int argc, char** argv) {
   checkpoint_seeds(folder("checkpoint"));
   bpe_model_seeds(folder("bpe_model"));
   bpe_encode_seeds(folder("bpe_encode"));
+  gpt2_vocab_seeds(folder("gpt2_vocab"));
+  gpt2_encoder_seeds(folder("gpt2_encoder"));
   word2vec_vectors_seeds(folder("word2vec_vectors"));
+  word2vec_eval_seeds(folder("word2vec_eval"));
   text_corpus_seeds(folder("text_corpus"));
   std::printf("fuzz_make_seeds: wrote the valid seeds under %s\n", corpus.c_str());
   return 0;

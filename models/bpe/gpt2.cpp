@@ -3,7 +3,9 @@
 
 #include "models/bpe/gpt2.h"
 
+#include <cstdint>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "autograd/error.h"
@@ -47,6 +49,16 @@ bool gpt2_string_to_bytes(std::string_view s, std::string& bytes) {
     i += static_cast<std::size_t>(len);
   }
   return true;
+}
+
+/// The JSON integer `value` as an id if it is in [0, size), else -1. Compared before it
+/// is converted: `get<TokenId>` would wrap 4294967296 to 0. JSON parses numbers >= 0
+/// as unsigned, and numbers built in C++ from an `int` are signed.
+TokenId id_below(const nlohmann::json& value, TokenId size) {
+  if (value.is_number_unsigned())
+    return value.get<std::uint64_t>() < static_cast<std::uint64_t>(size) ? value.get<TokenId>() : -1;
+  const auto id = value.get<std::int64_t>();
+  return id >= 0 && id < size ? static_cast<TokenId>(id) : -1;
 }
 
 }  // namespace
@@ -117,22 +129,48 @@ Tokenizer load_gpt2(const std::filesystem::path& vocab_bpe) {
   return gpt2_from_vocab_bpe(read_file_bytes(vocab_bpe), vocab_bpe.string());
 }
 
-void check_gpt2_encoder(const Tokenizer& tokenizer, const nlohmann::json& encoder, bool complete) {
-  ZOO_CHECK(encoder.is_object(), "gpt2 encoder: expected a JSON object of token -> id");
+void check_gpt2_encoder(const Tokenizer& tokenizer, const nlohmann::json& encoder, bool complete,
+                        const std::string& name) {
+  ZOO_CHECK(encoder.is_object(), "{}: expected a JSON object of token -> id, not a JSON {}", name,
+            encoder.type_name());
   std::string bytes;
   for (const auto& [token, value] : encoder.items()) {
-    ZOO_CHECK(value.is_number_integer(), "gpt2 encoder: the id of '{}' is not an integer", token);
-    const auto id = value.get<TokenId>();
-    ZOO_CHECK(tokenizer.has_token(id), "gpt2 encoder: '{}' has id {}, which the tokenizer lacks", token, id);
+    ZOO_CHECK(value.is_number_integer(), "{}: the id of '{}' is not an integer but {}", name, token, value.dump());
+    const auto id = id_below(value, tokenizer.vocab_size());
+    ZOO_CHECK(id >= 0, "{}: '{}' has id {}, outside the tokenizer's {} ids", name, token, value.dump(),
+              tokenizer.vocab_size());
+    ZOO_CHECK(tokenizer.has_token(id), "{}: '{}' has id {}, which the tokenizer lacks", name, token, id);
     const bool special = token.size() > 1 && token.front() == '<' && token.back() == '>';
     if (special && tokenizer.token_bytes(id) == token) continue;  // <|endoftext|>
     ZOO_CHECK(gpt2_string_to_bytes(token, bytes) && tokenizer.token_bytes(id) == bytes,
-              "gpt2 encoder: '{}' has id {} in encoder.json, but id {} is '{}' in the tokenizer", token, id, id,
+              "{}: '{}' has id {}, but id {} is '{}' in the tokenizer", name, token, id, id,
               gpt2_token_string(tokenizer.token_bytes(id)));
   }
   if (complete)
-    ZOO_CHECK(static_cast<TokenId>(encoder.size()) == tokenizer.vocab_size(),
-              "gpt2 encoder: encoder.json has {} tokens, the tokenizer {}", encoder.size(), tokenizer.vocab_size());
+    ZOO_CHECK(encoder.size() == static_cast<std::size_t>(tokenizer.vocab_size()), "{}: {} tokens, the tokenizer has {}",
+              name, encoder.size(), tokenizer.vocab_size());
+}
+
+void check_gpt2_encoder_file(const Tokenizer& tokenizer, const std::filesystem::path& encoder_json, bool complete) {
+  const std::string name = encoder_json.string();
+  // A parse callback sees every key of the top-level object (depth 1) before JSON
+  // keeps only the last of two equal ones.
+  std::unordered_set<std::string> tokens;
+  std::string repeated;
+  const auto note_keys = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    if (event == nlohmann::json::parse_event_t::key && depth == 1 && repeated.empty() &&
+        !tokens.insert(parsed.get<std::string>()).second)
+      repeated = parsed.get<std::string>();
+    return true;
+  };
+  nlohmann::json encoder;
+  try {
+    encoder = nlohmann::json::parse(read_file_bytes(encoder_json), note_keys);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(fmt::format("{}: not valid JSON ({})", name, e.what()));
+  }
+  ZOO_CHECK(repeated.empty(), "{}: the token '{}' is given twice", name, repeated);
+  check_gpt2_encoder(tokenizer, encoder, complete, name);
 }
 
 }  // namespace zoo::models::bpe

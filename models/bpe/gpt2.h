@@ -44,7 +44,14 @@ Tokenizer load_gpt2(const std::filesystem::path& vocab_bpe);
 
 /// Checks that every entry of `encoder` (an `encoder.json` object, string → id, or a
 /// part of one) names the token with the same bytes in `tokenizer`; with `complete`,
-/// also that the sizes agree. The first difference is a `zoo::Error`.
-void check_gpt2_encoder(const Tokenizer& tokenizer, const nlohmann::json& encoder, bool complete);
+/// also that the sizes agree. The first difference is a `zoo::Error` that begins with
+/// `name` ("encoder.json: 'Ġthe' has id 1, but ...").
+void check_gpt2_encoder(const Tokenizer& tokenizer, const nlohmann::json& encoder, bool complete,
+                        const std::string& name);
+
+/// `check_gpt2_encoder` on the file `encoder_json` (plain or gzipped). A file that is not
+/// JSON, or that gives one token twice (JSON keeps only the last, which would hide the
+/// first from the check), is a `zoo::Error` naming the file too.
+void check_gpt2_encoder_file(const Tokenizer& tokenizer, const std::filesystem::path& encoder_json, bool complete);
 
 }  // namespace zoo::models::bpe

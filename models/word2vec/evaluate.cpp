@@ -111,10 +111,28 @@ std::vector<double> average_ranks(std::span<const double> x) {
   return rank;
 }
 
-double pearson(std::span<const double> x, std::span<const double> y) {
-  ZOO_CHECK(x.size() == y.size(), "word2vec::pearson: {} values against {}", x.size(), y.size());
+namespace {
+
+/// `v` divided by its largest magnitude (unchanged if all zero): values in [-1, 1].
+std::vector<double> scaled_to_unit_max(std::span<const double> v) {
+  double largest = 0;
+  for (const double a : v) largest = std::max(largest, std::abs(a));
+  std::vector<double> out(v.begin(), v.end());
+  if (largest > 0)
+    for (double& a : out) a /= largest;
+  return out;
+}
+
+}  // namespace
+
+double pearson(std::span<const double> x_in, std::span<const double> y_in) {
+  ZOO_CHECK(x_in.size() == y_in.size(), "word2vec::pearson: {} values against {}", x_in.size(), y_in.size());
+  if (x_in.empty()) return 0.0;
+  // r does not change when x or y is multiplied by a positive number. Scaling both into
+  // [-1, 1] first keeps every sum below n: scores near the largest double would
+  // otherwise square to infinity, and infinity / infinity is NaN.
+  const std::vector<double> x = scaled_to_unit_max(x_in), y = scaled_to_unit_max(y_in);
   const auto n = static_cast<double>(x.size());
-  if (x.empty()) return 0.0;
   const double mx = std::accumulate(x.begin(), x.end(), 0.0) / n;
   const double my = std::accumulate(y.begin(), y.end(), 0.0) / n;
   double sxy = 0, sxx = 0, syy = 0;
@@ -202,14 +220,17 @@ SimilarityResult evaluate_word_pairs(const CosineIndex& index, std::string_view 
   const OkVocab ok(index, options);
   std::vector<double> gold, model;
   SimilarityResult r;
-  for_each_line(text, [&](std::string_view line, std::int64_t) {
+  for_each_line(text, [&](std::string_view line, std::int64_t number) {
     if (line.empty() || line.front() == '#') return;
     const auto f = split(line, '\t');
     if (f.size() != 3) return;  // not a pair line: skipped, as gensim
     const std::string_view s = trim(f[2]);
     double score = 0;
     const auto conv = std::from_chars(s.data(), s.data() + s.size(), score);
-    if (s.empty() || conv.ec != std::errc() || conv.ptr != s.data() + s.size()) return;
+    if (s.empty() || conv.ptr != s.data() + s.size()) return;  // not a number ("Human (mean)"): skipped
+    // A number, but no score: "nan" and "inf" parse, "1e999" and "1e-999" are out of range.
+    ZOO_CHECK(conv.ec == std::errc() && std::isfinite(score),
+              "{}:{}: the score '{}' is not a finite number in the range of a double", name, number, s);
     const std::int64_t a = ok.find(ok.key(trim(f[0]))), b = ok.find(ok.key(trim(f[1])));
     if (a < 0 || b < 0) {
       ++r.oov;

@@ -91,7 +91,8 @@ class CosineIndex {
 
 /// Ranks 1..n of `x` (smallest first), tied values all taking the mean of their ranks.
 std::vector<double> average_ranks(std::span<const double> x);
-/// Pearson's correlation coefficient (0 if either side is constant).
+/// Pearson's correlation coefficient (0 if either side is constant); finite for any
+/// finite values, the largest doubles included.
 double pearson(std::span<const double> x, std::span<const double> y);
 /// Spearman's rank correlation: Pearson's on the average ranks.
 double spearman(std::span<const double> x, std::span<const double> y);
@@ -113,8 +114,10 @@ struct SimilarityResult {
 };
 
 /// Scores a word-similarity file's text: lines `word1<TAB>word2<TAB>score`, `#` lines
-/// are comments, lines of another shape are skipped (as gensim). `name` names the file in
-/// errors (a file with no usable pair is one).
+/// are comments, lines of another shape are skipped (as gensim), a header line whose
+/// score is not a number among them. `name` names the file in errors: a file with no
+/// usable pair, and a score that is a number but not a finite double ("nan", "inf",
+/// "1e999"; "FILE:LINE: reason"), which would make the correlations NaN.
 SimilarityResult evaluate_word_pairs(const CosineIndex& index, std::string_view text, const std::string& name,
                                      const EvalOptions& options = {});
 

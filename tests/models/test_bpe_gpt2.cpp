@@ -3,6 +3,9 @@
 // gave them, and its ids agree with a sample of encoder.json.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
+
 #include <nlohmann/json.hpp>
 
 #include "models/bpe/gpt2.h"
@@ -43,10 +46,11 @@ TEST_CASE("bpe: zoo loads GPT-2's vocab.bpe with the ids of its encoder.json", "
   REQUIRE(gpt2().pretokenizer().pattern() == kGpt2Pattern);
   const auto sample = fixture().at("encoder_sample");
   REQUIRE(sample.size() > 1000);
-  REQUIRE_NOTHROW(check_gpt2_encoder(gpt2(), sample, false));
-  REQUIRE_THROWS_WITH(check_gpt2_encoder(gpt2(), nlohmann::json{{"\xc4\xa0the", 1}}, false),
-                      Catch::Matchers::Contains("has id 1 in encoder.json"));
-  REQUIRE_THROWS_WITH(check_gpt2_encoder(gpt2(), sample, true), Catch::Matchers::Contains("tokens, the tokenizer 50257"));
+  REQUIRE_NOTHROW(check_gpt2_encoder(gpt2(), sample, false, "sample"));
+  REQUIRE_THROWS_WITH(check_gpt2_encoder(gpt2(), nlohmann::json{{"\xc4\xa0the", 1}}, false, "e.json"),
+                      Catch::Matchers::Contains("e.json: 'Ġthe' has id 1, but id 1 is"));
+  REQUIRE_THROWS_WITH(check_gpt2_encoder(gpt2(), sample, true, "sample"),
+                      Catch::Matchers::Contains("sample: " + std::to_string(sample.size()) + " tokens, the tokenizer has 50257"));
 }
 
 TEST_CASE("bpe: zoo encodes text to exactly GPT-2's token ids", "[bpe]") {
@@ -72,4 +76,38 @@ TEST_CASE("bpe: a damaged vocab.bpe fails with the line and the reason", "[bpe]"
                       Catch::Matchers::Contains("v:3: merge 'Ġth e' uses a token not made by an earlier line"));
   REQUIRE_THROWS_WITH(gpt2_from_vocab_bpe("#version: 0.2\n\xe2\x82\xac t\n", "v"),
                       Catch::Matchers::Contains("v:2: '€ t' holds a character outside GPT-2's byte table"));
+}
+
+namespace {
+
+/// `text` written to a temporary file named `name`; its path.
+std::string temp_file(const std::string& name, const std::string& text) {
+  const std::string path = (std::filesystem::temp_directory_path() / ("zoo-test-" + name)).string();
+  std::ofstream(path, std::ios::binary) << text;
+  return path;
+}
+
+}  // namespace
+
+TEST_CASE("bpe: a damaged encoder.json fails with the file and the reason", "[bpe]") {
+  const Tokenizer tiny = gpt2_from_vocab_bpe("#version: 0.2\nĠ t\nh e\n", "tiny");  // ids 0..258
+  const std::string good = temp_file("good-encoder.json", R"({"Ġt": 256, "he": 257, "<|endoftext|>": 258, "!": 0})");
+  REQUIRE_NOTHROW(check_gpt2_encoder_file(tiny, good, false));
+  REQUIRE_THROWS_WITH(check_gpt2_encoder_file(tiny, good, true), Catch::Matchers::Contains(good + ": 4 tokens, the tokenizer has 259"));
+  const auto fails = [&](const std::string& name, const std::string& text, const std::string& reason) {
+    const std::string path = temp_file(name, text);
+    INFO(text);
+    REQUIRE_THROWS_WITH(check_gpt2_encoder_file(tiny, path, false), Catch::Matchers::Contains(path + ": " + reason));
+    std::filesystem::remove(path);
+  };
+  fails("not-json.json", R"({"Ġt": 256,)", "not valid JSON");
+  fails("array.json", "[1, 2]", "expected a JSON object of token -> id, not a JSON array");
+  fails("float-id.json", R"({"Ġt": 256.0})", "the id of 'Ġt' is not an integer but 256.0");
+  fails("negative-id.json", R"({"Ġt": -1})", "'Ġt' has id -1, outside the tokenizer's 259 ids");
+  // 2^32 + 256 wrapped to id 256 when converted to a 32-bit id, and was accepted as "Ġt".
+  fails("id-wraps.json", R"({"Ġt": 4294967552})", "'Ġt' has id 4294967552, outside the tokenizer's 259 ids");
+  // JSON keeps the last of two equal keys: the wrong first id would go unchecked.
+  fails("repeated.json", R"({"Ġt": 3, "Ġt": 256})", "the token 'Ġt' is given twice");
+  fails("wrong-id.json", R"({"Ġt": 257})", "'Ġt' has id 257, but id 257 is 'he' in the tokenizer");
+  std::filesystem::remove(good);
 }

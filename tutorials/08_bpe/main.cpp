@@ -250,7 +250,7 @@ void gpt2_tokenizer(lesson::Lesson& lesson) {
   lesson.check(ids == std::vector<TokenId>{15496, 995, 11, 314, 1101, 994, 13}, "the ids GPT-2 gives this text");
   const fs::path encoder = kSource / "data" / "gpt2" / "encoder.json";
   if (!lesson.quick() && fs::exists(encoder)) {
-    check_gpt2_encoder(gpt2, nlohmann::json::parse(read_file_bytes(encoder)), true);
+    check_gpt2_encoder_file(gpt2, encoder, true);
     lesson.check(true, "all 50,257 ids agree with GPT-2's encoder.json");
   }
 }
