@@ -15,16 +15,16 @@ std::string shown(const std::string& text) {
   return text.size() <= kMost ? text : text.substr(0, kMost) + "...";
 }
 
-/// `text`, all of it, as a T; `what` is "an integer" or "a number", for the error.
+/// `text`, all of it, as a T (`std::int64_t` or `double`).
 template <class T>
-T parse_whole(const std::string& text, const std::string& key, const std::filesystem::path& file,
-              const char* what) {
+T parse_whole(const std::string& text, const std::string& key, const std::filesystem::path& file) {
+  constexpr bool kInteger = std::is_integral_v<T>;
   T value{};
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
   ZOO_CHECK(error != std::errc::result_out_of_range, "{}: metadata '{}': '{}' is out of the range of {}",
-            file.string(), key, shown(text), std::is_integral_v<T> ? "a 64-bit integer" : "a double");
+            file.string(), key, shown(text), kInteger ? "a 64-bit integer" : "a double");
   ZOO_CHECK(error == std::errc() && end == text.data() + text.size(), "{}: metadata '{}': '{}' is not {}",
-            file.string(), key, shown(text), what);
+            file.string(), key, shown(text), kInteger ? "an integer" : "a number");
   return value;
 }
 
@@ -39,7 +39,7 @@ const std::string& metadata_text(const SafetensorsMetadata& metadata, const std:
 
 std::int64_t metadata_int(const SafetensorsMetadata& metadata, const std::string& key,
                           const std::filesystem::path& file) {
-  return parse_whole<std::int64_t>(metadata_text(metadata, key, file), key, file, "an integer");
+  return parse_whole<std::int64_t>(metadata_text(metadata, key, file), key, file);
 }
 
 std::vector<std::int64_t> metadata_int_list(const SafetensorsMetadata& metadata, const std::string& key,
@@ -49,7 +49,7 @@ std::vector<std::int64_t> metadata_int_list(const SafetensorsMetadata& metadata,
   if (text.empty()) return values;
   for (std::size_t at = 0; at <= text.size();) {  // "64," ends in an empty item: an error
     const std::size_t comma = std::min(text.find(',', at), text.size());
-    values.push_back(parse_whole<std::int64_t>(text.substr(at, comma - at), key, file, "an integer"));
+    values.push_back(parse_whole<std::int64_t>(text.substr(at, comma - at), key, file));
     at = comma + 1;
   }
   return values;
@@ -57,7 +57,7 @@ std::vector<std::int64_t> metadata_int_list(const SafetensorsMetadata& metadata,
 
 double metadata_double(const SafetensorsMetadata& metadata, const std::string& key,
                        const std::filesystem::path& file) {
-  return parse_whole<double>(metadata_text(metadata, key, file), key, file, "a number");
+  return parse_whole<double>(metadata_text(metadata, key, file), key, file);
 }
 
 }  // namespace zoo::nn
