@@ -135,7 +135,9 @@ void check_gpt2_encoder(const Tokenizer& tokenizer, const nlohmann::json& encode
             encoder.type_name());
   std::string bytes;
   for (const auto& [token, value] : encoder.items()) {
-    ZOO_CHECK(value.is_number_integer(), "{}: the id of '{}' is not an integer but {}", name, token, value.dump());
+    // The type, not the value: dumping a deeply nested array would overflow the stack.
+    ZOO_CHECK(value.is_number_integer(), "{}: the id of '{}' is not an integer but a JSON {}", name, token,
+              value.type_name());
     const auto id = id_below(value, tokenizer.vocab_size());
     ZOO_CHECK(id >= 0, "{}: '{}' has id {}, outside the tokenizer's {} ids", name, token, value.dump(),
               tokenizer.vocab_size());
