@@ -10,7 +10,7 @@
 /// "A B" per line after a `#version` line; `encoder.json` maps each token's string to
 /// its id. The ids follow from `vocab.bpe` alone: ids 0..255 are the bytes in the
 /// order of that table, merge r makes id 256 + r, and `<|endoftext|>` is 50256.
-/// `check_gpt2_encoder` confirms that against `encoder.json`.
+/// `check_gpt2_encoder_file` confirms that against `encoder.json`.
 ///
 /// Lesson: @ref tutorial_08_bpe.
 
