@@ -81,10 +81,20 @@ const Json* field(const Json& object, const char* key) {
   return it == object.end() ? nullptr : &*it;
 }
 
+/// A JSON value as an error message shows it: a number, string, boolean or null as
+/// written, cut to 40 characters; an array or an object by its kind only (printing one
+/// whole could fill the message with a large part of the header).
+std::string describe(const Json& value) {
+  if (value.is_array() || value.is_object()) return fmt::format("a JSON {}", value.type_name());
+  std::string text = value.dump();
+  if (text.size() > 40) text = text.substr(0, 37) + "...";
+  return text;
+}
+
 /// A non-negative JSON integer as a uint64, or an error naming `what`.
 std::uint64_t unsigned_value(const Json& value, const std::string& where, const char* what) {
   ZOO_CHECK(value.is_number_unsigned(), "{}: {} must be non-negative integers, got {}", where, what,
-            value.dump());
+            describe(value));
   return value.get<std::uint64_t>();
 }
 
@@ -144,9 +154,17 @@ Entry parse_entry(const std::string& name, const Json& value, const std::string&
 Header parse_header(const std::string& text, const std::string& file) {
   // nlohmann keeps the last of two equal keys; a parse callback catches a name given
   // twice at the top level (depth 1), which would otherwise hide one tensor.
+  // It also refuses nesting deeper than any header has (an entry's shape sits at depth
+  // 3): building a value from the callback copies it recursively, once per level, and a
+  // hostile header nesting 200,000 levels overflowed the stack (found by fuzzing).
+  constexpr int kMaxDepth = 16;
   std::set<std::string> names;
   std::string repeated;
   const auto note_keys = [&](int depth, Json::parse_event_t event, Json& parsed) {
+    if ((event == Json::parse_event_t::object_start || event == Json::parse_event_t::array_start) &&
+        depth >= kMaxDepth)
+      throw Error(fmt::format("{}: the header nests JSON values more than {} levels deep", file,
+                              kMaxDepth));
     if (event == Json::parse_event_t::key && depth == 1 &&
         !names.insert(parsed.get<std::string>()).second)
       repeated = parsed.get<std::string>();
@@ -171,7 +189,7 @@ Header parse_header(const std::string& text, const std::string& file) {
     ZOO_CHECK(value.is_object(), "{}: __metadata__ is not a JSON object", file);
     for (const auto& [meta_key, meta_value] : value.items()) {
       ZOO_CHECK(meta_value.is_string(), "{}: __metadata__ value of '{}' is not a string: {}", file,
-                meta_key, meta_value.dump());
+                meta_key, describe(meta_value));
       header.metadata[meta_key] = meta_value.get<std::string>();
     }
   }

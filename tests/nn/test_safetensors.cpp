@@ -298,6 +298,16 @@ TEST_CASE("safetensors: damaged headers are errors naming the file and the probl
         f32x2, "not a string");
   check(R"({"__metadata__":[],"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", f32x2,
         "__metadata__");
+  check(R"({"__metadata__":{"step":[1,2]},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})",
+        f32x2, "not a string: a JSON array");
+  check(R"({"a":{"dtype":"F32","shape":[[2]],"data_offsets":[0,8]}})", f32x2, "got a JSON array");
+  // A value nested 200,000 levels deep: refused while parsing (building it recursed once
+  // per level and overflowed the stack; found by fuzz/fuzz_safetensors.cpp).
+  const std::string deep = std::string(200000, '[') + std::string(200000, ']');
+  check(R"({"__metadata__":{"step":)" + deep + R"(},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})",
+        f32x2, "more than 16 levels deep");
+  check(R"({"a":{"dtype":"F32","shape":[)" + deep + R"(],"data_offsets":[0,8]}})", f32x2,
+        "more than 16 levels deep");
   check(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
         R"("a":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})",
         f32x2 + f32x2, "names 'a' twice");
