@@ -17,31 +17,11 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 [[ "$seconds" =~ ^[1-9][0-9]*$ ]] || { echo "usage: scripts/fuzz.sh [SECONDS_PER_TARGET]" >&2; exit 2; }
 build_dir=build-fuzz
-targets=(idx safetensors checkpoint bpe_model bpe_encode word2vec_vectors text_corpus)
+targets=(idx safetensors checkpoint bpe_model bpe_encode gpt2_vocab gpt2_encoder word2vec_vectors word2vec_eval text_corpus)
 
-# What scripts/setup.sh installs, and clang with its runtimes: libFuzzer and the
-# sanitizers (libclang-rt-14-dev), LLVM's OpenMP (libomp-14-dev, which clang's -fopenmp
-# links; OpenBLAS keeps its libgomp, and the fuzzers run one thread).
-packages=(cmake g++ make pkg-config ccache libopenblas-openmp-dev libfmt-dev catch2
-          doxygen libjs-mathjax zlib1g-dev nlohmann-json3-dev libcli11-dev libstb-dev
-          libpcre2-dev gnuplot-nox clang libclang-rt-14-dev libomp-14-dev)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "fuzz: installing from Debian: ${missing[*]}"
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
-
-echo "fuzz: configuring ${build_dir}/ with clang and building the targets"
-mkdir -p "$build_dir"
-CC=clang CXX=clang++ cmake -S . -B "$build_dir" -DZOO_FUZZ=ON > "$build_dir/configure.log" 2>&1 || {
-  cat "$build_dir/configure.log"; exit 1; }
-cmake --build "$build_dir" -j"${ZOO_FUZZ_JOBS:-$(nproc)}" --target fuzz
+# scripts/setup.sh --fuzz installs what is missing (clang and its runtimes among it) and
+# builds the targets in build-fuzz/ (ZOO_FUZZ_JOBS or ZOO_BUILD_JOBS: compile jobs).
+ZOO_BUILD_JOBS=${ZOO_FUZZ_JOBS:-${ZOO_BUILD_JOBS:-$(nproc)}} scripts/setup.sh --fuzz
 
 # One thread: zoo's (libomp) and OpenBLAS's (libgomp) OpenMP runtimes both load, and the
 # readers have nothing to parallelise on inputs of a few KB.

@@ -6,6 +6,10 @@
 #   scripts/setup.sh --sanitize   # build-sanitize/ : the same under ASan + UBSan
 #   scripts/setup.sh --tsan       # build-tsan/ : clang, ThreadSanitizer, the autograd and
 #                                 #   nn tests (the parallel loops, the DataLoader thread)
+#   scripts/setup.sh --fuzz       # build-fuzz/ : clang, the libFuzzer targets of fuzz/
+#                                 #   (scripts/fuzz.sh runs them)
+#
+# ZOO_BUILD_JOBS=N sets the number of parallel compile jobs (default: all cores).
 #
 # The gcc builds treat warnings as errors (ZOO_WERROR): zoo builds warning-free with
 # Debian 12's GCC 12, and CI keeps it so.
@@ -30,7 +34,14 @@ case "${1:-}" in
     cmake_flags+=(-DCMAKE_CXX_COMPILER=clang++ -DZOO_TSAN=ON)
     build_targets=(--target test_autograd test_nn zoo tsan_planted_race)
     extra_packages=(clang libomp-14-dev libclang-rt-14-dev) ;;
-  *) echo "usage: scripts/setup.sh [--sanitize | --tsan]" >&2; exit 2 ;;
+  --fuzz)
+    # clang with libFuzzer and the sanitizers' runtimes (libclang-rt-14-dev), and
+    # LLVM's OpenMP, which clang's -fopenmp links (fuzz/flags.cmake).
+    build_dir=build-fuzz
+    cmake_flags+=(-DCMAKE_CXX_COMPILER=clang++ -DZOO_FUZZ=ON)
+    build_targets=(--target fuzz)
+    extra_packages=(clang libomp-14-dev libclang-rt-14-dev) ;;
+  *) echo "usage: scripts/setup.sh [--sanitize | --tsan | --fuzz]" >&2; exit 2 ;;
 esac
 
 # What zoo builds with, all from Debian: compiler and CMake, OpenBLAS (the OpenMP build,
@@ -57,9 +68,10 @@ else
   echo "setup: all Debian packages present"
 fi
 
-echo "setup: configuring ${build_dir}/ and building with $(nproc) jobs"
+jobs=${ZOO_BUILD_JOBS:-$(nproc)}
+echo "setup: configuring ${build_dir}/ and building with ${jobs} jobs"
 mkdir -p "$build_dir"
 cmake -S . -B "$build_dir" "${cmake_flags[@]}" > "$build_dir/configure.log" 2>&1 || {
   cat "$build_dir/configure.log"; exit 1; }
-cmake --build "$build_dir" -j"$(nproc)" "${build_targets[@]}"
+cmake --build "$build_dir" -j"$jobs" "${build_targets[@]}"
 echo "setup: done; binaries are in ${build_dir}/"
