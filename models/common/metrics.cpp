@@ -1,7 +1,7 @@
 #include "models/common/metrics.h"
 
 #include <filesystem>
-#include <sstream>
+#include <fstream>
 
 #include "autograd/error.h"
 #include "nn/io/atomic_file.h"
@@ -9,21 +9,33 @@
 namespace zoo::models {
 namespace {
 
-/// The lines of `path` whose record is at or before `step`, as one string.
+/// The records of `path` whose step is at or before `step` (and those without a step),
+/// one JSON line each.
 std::string records_up_to(const std::string& path, std::int64_t step) {
-  std::ifstream in(path);
-  std::string kept, line;
-  for (std::int64_t number = 1; std::getline(in, line); ++number) {
-    if (line.empty()) continue;
-    const nlohmann::json record = nlohmann::json::parse(line, nullptr, false);
-    ZOO_CHECK(record.is_object(), "metrics: line {} of '{}' is not a JSON object", number, path);
+  std::string kept;
+  for (const nlohmann::json& record : read_metrics(path)) {
     const auto it = record.find("step");
-    if (it == record.end() || !it->is_number_integer() || it->get<std::int64_t>() <= step) kept += line + '\n';
+    if (it == record.end() || !it->is_number_integer() || it->get<std::int64_t>() <= step)
+      kept += record.dump() + '\n';
   }
   return kept;
 }
 
 }  // namespace
+
+std::vector<nlohmann::json> read_metrics(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<nlohmann::json> records;
+  std::string line;
+  for (std::int64_t number = 1; std::getline(in, line); ++number) {
+    if (line.empty()) continue;
+    nlohmann::json record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    ZOO_CHECK(record.is_object(), "metrics: line {} of '{}' is not a JSON object: {}", number, path,
+              line.size() > 80 ? line.substr(0, 80) + "..." : line);
+    records.push_back(std::move(record));
+  }
+  return records;
+}
 
 MetricsWriter::MetricsWriter(const std::string& dir, std::optional<std::int64_t> resumed_at)
     : path_((std::filesystem::path(dir) / "metrics.jsonl").string()) {

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -33,5 +34,11 @@ class MetricsWriter {
   std::string path_;
   std::ofstream out_;
 };
+
+/// Every record of the `metrics.jsonl` at `path`, in file order: one JSON object per
+/// non-empty line, as `MetricsWriter` writes them. A line that is not a JSON object is
+/// an error naming the file, the line number and the start of the line; a missing file
+/// reads as no records.
+std::vector<nlohmann::json> read_metrics(const std::string& path);
 
 }  // namespace zoo::models

@@ -1,10 +1,10 @@
 #include "models/plot/run_metrics.h"
 
 #include <filesystem>
-#include <fstream>
 #include <set>
 
 #include "autograd/error.h"
+#include "models/common/metrics.h"
 
 namespace zoo::models::plot {
 
@@ -26,19 +26,11 @@ RunMetrics read_run_metrics(const std::string& dir) {
   ZOO_CHECK(fs::is_directory(dir), "zoo plot: '{}' is not a folder (give the run folders, each holding a metrics.jsonl)",
             dir);
   const fs::path path = fs::path(dir) / "metrics.jsonl";
-  std::ifstream in(path);
-  ZOO_CHECK(in.is_open(), "zoo plot: '{}' has no metrics.jsonl (is it a run folder written with --out?)", dir);
+  ZOO_CHECK(fs::exists(path), "zoo plot: '{}' has no metrics.jsonl (is it a run folder written with --out?)", dir);
   RunMetrics run;
   run.dir = dir;
   run.label = folder_name(dir);
-  std::string line;
-  for (std::int64_t number = 1; std::getline(in, line); ++number) {
-    if (line.empty()) continue;
-    nlohmann::json record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    ZOO_CHECK(record.is_object(), "zoo plot: line {} of '{}' is not a JSON object: {}", number, path.string(),
-              line.size() > 80 ? line.substr(0, 80) + "..." : line);
-    run.records.push_back(std::move(record));
-  }
+  run.records = read_metrics(path.string());
   ZOO_CHECK(!run.records.empty(), "zoo plot: '{}' holds no records yet", path.string());
   return run;
 }

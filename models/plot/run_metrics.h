@@ -1,7 +1,8 @@
 #pragma once
 /// @file run_metrics.h
 /// @brief The records a run logged: `<run dir>/metrics.jsonl` read back, one JSON object
-/// per line (written by `zoo::models::MetricsWriter`), for `zoo plot`.
+/// per line (written by `zoo::models::MetricsWriter`, read by `read_metrics`), for
+/// `zoo plot`.
 
 #include <string>
 #include <vector>
