@@ -55,6 +55,10 @@ install(FILES ${PROJECT_BINARY_DIR}/zooConfig.cmake ${PROJECT_BINARY_DIR}/zooCon
 # go in Requires and Libs (not the .private fields): the final link needs them all.
 # The prefix is found from the .pc file's own place (pkg-config's ${pcfiledir}), so the
 # file stays right under `cmake --install --prefix DIR`, which is decided after configure.
+set(ZOO_PC_MPI "")
+if(ZOO_HAVE_MPI)
+  set(ZOO_PC_MPI "ompi-c")  # Debian's OpenMPI names its C library's .pc file so
+endif()
 file(RELATIVE_PATH ZOO_PC_TO_PREFIX /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)
 configure_file(${PROJECT_SOURCE_DIR}/cmake/zoo.pc.in ${PROJECT_BINARY_DIR}/zoo.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/zoo.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -31,14 +31,14 @@ case "${1:-}" in
     # clang, whose OpenMP runtime (libomp) and its Archer tool tell ThreadSanitizer
     # about OpenMP's synchronisation (cmake/tsan.cmake says why that matters).
     build_dir=build-tsan
-    cmake_flags+=(-DCMAKE_CXX_COMPILER=clang++ -DZOO_TSAN=ON)
+    cmake_flags+=(-DCMAKE_CXX_COMPILER=clang++ -DZOO_TSAN=ON -DZOO_MPI=OFF)
     build_targets=(--target test_autograd test_nn zoo tsan_planted_race)
     extra_packages=(clang libomp-14-dev libclang-rt-14-dev) ;;
   --fuzz)
     # clang with libFuzzer and the sanitizers' runtimes (libclang-rt-14-dev), and
     # LLVM's OpenMP, which clang's -fopenmp links (fuzz/flags.cmake).
     build_dir=build-fuzz
-    cmake_flags+=(-DCMAKE_CXX_COMPILER=clang++ -DZOO_FUZZ=ON)
+    cmake_flags+=(-DCMAKE_CXX_COMPILER=clang++ -DZOO_FUZZ=ON -DZOO_MPI=OFF)
     build_targets=(--target fuzz)
     extra_packages=(clang libomp-14-dev libclang-rt-14-dev) ;;
   *) echo "usage: scripts/setup.sh [--sanitize | --tsan | --fuzz]" >&2; exit 2 ;;
@@ -50,10 +50,11 @@ esac
 # command line), stb (PNG writing), ccache, PCRE2 (the BPE tokenizer's Unicode-aware
 # split regex: UTF-8, \p{L}/\p{N} properties, invalid UTF-8 tolerated, a JIT), gnuplot
 # (`zoo plot` draws training curves with it: a well-kept plotter whose script a reader
-# can open and change; gnuplot-nox has the PNG and SVG terminals without X11).
+# can open and change; gnuplot-nox has the PNG and SVG terminals without X11), OpenMPI
+# (`zoo train ... --distributed` under mpirun: a well-kept MPI, not a home-made protocol).
 packages=(cmake g++ make pkg-config ccache libopenblas-openmp-dev libfmt-dev catch2
           doxygen libjs-mathjax zlib1g-dev nlohmann-json3-dev libcli11-dev libstb-dev
-          libpcre2-dev gnuplot-nox "${extra_packages[@]}")
+          libpcre2-dev gnuplot-nox libopenmpi-dev openmpi-bin "${extra_packages[@]}")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -25,4 +25,11 @@ std::shared_ptr<nn::Sequential> make_classifier(const std::string& name) {
   throw Error(fmt::format("classifier: unknown model '{}' (expected 'mlp' or 'cnn')", name));
 }
 
+std::shared_ptr<nn::Sequential> make_classifier(const std::string& name, double dropout) {
+  ZOO_CHECK(dropout >= 0 && dropout < 1, "classifier: dropout must be in [0, 1), got {}", dropout);
+  if (name == "mlp") return make_mlp(dropout);
+  if (name == "cnn") return make_cnn(dropout);
+  throw Error(fmt::format("classifier: unknown model '{}' (expected 'mlp' or 'cnn')", name));
+}
+
 }  // namespace zoo::models

@@ -27,5 +27,7 @@ std::shared_ptr<nn::Sequential> make_cnn(double dropout = 0.25);
 
 /// `make_mlp()` or `make_cnn()` by name ("mlp" or "cnn"); an error for anything else.
 std::shared_ptr<nn::Sequential> make_classifier(const std::string& name);
+/// The same with dropout probability `dropout` instead of the model's default.
+std::shared_ptr<nn::Sequential> make_classifier(const std::string& name, double dropout);
 
 }  // namespace zoo::models

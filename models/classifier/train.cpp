@@ -4,13 +4,14 @@
 
 #include "models/classifier/train.h"
 
+#include <array>
 #include <filesystem>
 
 #include "autograd/ops.h"
 #include "models/classifier/model.h"
 #include "models/common/make_optimizer.h"
 #include "models/common/metrics.h"
-#include "models/common/progress.h"
+#include "models/common/training_loop.h"
 #include "nn/data/dataloader.h"
 #include "nn/data/mnist.h"
 #include "nn/io/checkpoint.h"
@@ -47,57 +48,6 @@ std::pair<double, double> evaluate_classifier(nn::Module& model, const Tensor& i
   return {loss_sum / static_cast<double>(n), static_cast<double>(correct) / static_cast<double>(n)};
 }
 
-namespace {
-
-/// Where a run is, everything a checkpoint must hold besides the tensors.
-struct Position {
-  std::int64_t epoch = 0;       // the epoch in progress (0-based)
-  std::int64_t next_batch = 0;  // the first batch of that epoch not yet trained on
-  std::int64_t step = 0;        // optimizer steps so far
-  double epoch_loss_sum = 0;    // sum of this epoch's batch losses so far
-};
-
-void save(const fs::path& path, nn::Module& model, const optim::Optimizer& opt,
-          const optim::LRScheduler& schedule, const Position& pos, const ClassifierOptions& o) {
-  nn::Checkpoint ck;
-  ck.model = model.state_dict();
-  ck.optimizer = opt.state_dict();
-  for (const auto& [name, t] : schedule.state_dict()) ck.optimizer.insert("schedule." + name, t);
-  ck.step = pos.step;
-  ck.epoch = pos.epoch;
-  ck.generators["default"] = default_generator().get_state();
-  ck.metadata["model"] = o.model;
-  ck.metadata["dataset"] = o.dataset;
-  ck.metadata["next_batch"] = std::to_string(pos.next_batch);
-  ck.metadata["epoch_loss_sum"] = fmt::format("{:.17g}", pos.epoch_loss_sum);
-  nn::save_checkpoint(path, ck);
-}
-
-Position restore(const fs::path& path, nn::Module& model, optim::Optimizer& opt,
-                 optim::LRScheduler& schedule, const ClassifierOptions& o) {
-  const nn::Checkpoint ck = nn::load_checkpoint(path);
-  ZOO_CHECK(ck.metadata.count("model") && ck.metadata.at("model") == o.model,
-            "resume: '{}' is a checkpoint of model '{}', not '{}'", path.string(),
-            ck.metadata.count("model") ? ck.metadata.at("model") : "?", o.model);
-  model.load_state_dict(ck.model);
-  nn::StateDict optimizer_state, schedule_state;
-  for (const auto& [name, t] : ck.optimizer) {
-    if (name.rfind("schedule.", 0) == 0) schedule_state.insert(name.substr(9), t);
-    else optimizer_state.insert(name, t);
-  }
-  opt.load_state_dict(optimizer_state);
-  schedule.load_state_dict(schedule_state);
-  default_generator().set_state(ck.generator_state("default"));
-  Position pos;
-  pos.epoch = ck.epoch;
-  pos.step = ck.step;
-  pos.next_batch = ck.metadata_int("next_batch");
-  pos.epoch_loss_sum = ck.metadata_double("epoch_loss_sum");
-  return pos;
-}
-
-}  // namespace
-
 ClassifierResult train_classifier(const ClassifierOptions& o) {
   if (o.threads > 0) set_num_threads(o.threads);
   const std::int64_t epochs = o.epochs > 0 ? o.epochs : (o.model == "cnn" ? 6 : 10);
@@ -115,85 +65,70 @@ ClassifierResult train_classifier(const ClassifierOptions& o) {
   loader_options.batch_size = o.batch_size;
   loader_options.shuffle = true;
   loader_options.seed = o.seed;
-  nn::DataLoader loader(std::make_shared<nn::TensorDataset>(train.images, train.labels),
-                        loader_options);
+  const auto dataset = std::make_shared<nn::TensorDataset>(train.images, train.labels);
+  const int processes = o.communicator != nullptr ? o.communicator->size() : 1;
+  const std::int64_t steps_per_epoch = (dataset->size() + o.batch_size * processes - 1) / (o.batch_size * processes);
 
   // Model and optimizer; the seed fixes the initial weights and every dropout mask.
   manual_seed(o.seed);
-  std::shared_ptr<nn::Module> model = o.make_model ? o.make_model() : make_classifier(o.model);
+  std::shared_ptr<nn::Module> model = o.make_model ? o.make_model()
+                                      : o.dropout >= 0 ? make_classifier(o.model, o.dropout)
+                                                       : make_classifier(o.model);
   auto optimizer = make_optimizer(o.optimizer, model->named_parameters(), o.lr);
-  const std::int64_t total_steps = epochs * loader.num_batches();
-  optim::CosineAnnealingLR schedule(*optimizer, total_steps);
+  optim::CosineAnnealingLR schedule(*optimizer, epochs * steps_per_epoch);
 
-  const fs::path out(o.out);
-  fs::create_directories(out);
-  const fs::path checkpoint_path = out / "checkpoint.safetensors";
-  Position pos;
-  if (o.resume) {
-    ZOO_CHECK(fs::exists(checkpoint_path), "resume: no checkpoint at '{}'", checkpoint_path.string());
-    pos = restore(checkpoint_path, *model, *optimizer, schedule, o);
-  }
-  MetricsWriter metrics(o.out, o.resume ? std::optional(pos.step) : std::nullopt);
-
+  TrainingLoopOptions loop{.label = o.model, .epochs = epochs, .log_every = 100, .out = o.out, .resume = o.resume,
+                           .save_every = o.save_every, .stop_after = o.stop_after, .quiet = o.quiet, .seed = o.seed,
+                           .identity = {{"model", o.model}, {"dataset", o.dataset}},
+                           .communicator = o.communicator, .bucket_bytes = o.bucket_bytes};
   ClassifierResult result;
-  const auto started = std::chrono::steady_clock::now();
-  std::int64_t samples = 0;
-  model->train();
-  for (; pos.epoch < epochs; ++pos.epoch, pos.next_batch = 0, pos.epoch_loss_sum = 0) {
-    loader.set_epoch(pos.epoch, pos.next_batch);
-    ProgressLine progress(fmt::format("{} epoch {}/{}", o.model, pos.epoch + 1, epochs),
-                          loader.num_batches(), 100, o.quiet ? nullptr : stderr);
-    for (const nn::Example& batch : loader) {
-      // The step: forward, loss, backward, update.
-      const Tensor logits = (*model)(batch.input);
-      const Tensor loss = cross_entropy(logits, batch.target);
-      optimizer->zero_grad();
-      loss.backward();
-      if (o.clip_grad_norm > 0) optim::clip_grad_norm_(model->parameters(), o.clip_grad_norm);
-      optimizer->step();
-      schedule.step();
-
-      const double loss_value = loss.item();
-      pos.epoch_loss_sum += loss_value;
-      ++pos.next_batch;
-      ++pos.step;
-      samples += batch.input.size(0);
-      progress.update(pos.next_batch, batch.input.size(0),
-                      fmt::format("loss {:.4f} lr {:.2e}", loss_value, optimizer->lr()));
-      if (o.stop_after > 0 && pos.step >= o.stop_after) {
-        save(checkpoint_path, *model, *optimizer, schedule, pos, o);
-        result.steps = pos.step;
-        return result;  // "interrupted": the checkpoint holds everything
-      }
-      if (o.save_every > 0 && pos.step % o.save_every == 0 && pos.next_batch < loader.num_batches())
-        save(checkpoint_path, *model, *optimizer, schedule, pos, o);
+  TrainingHooks hooks;
+  hooks.loss = [&](const nn::Example& batch) { return cross_entropy((*model)(batch.input), batch.target); };
+  hooks.before_step = [&] {
+    if (o.clip_grad_norm > 0) optim::clip_grad_norm_(model->parameters(), o.clip_grad_norm);
+  };
+  hooks.after_step = [&] { schedule.step(); };
+  hooks.progress_fields = [&](double loss) { return fmt::format("loss {:.4f} lr {:.2e}", loss, optimizer->lr()); };
+  // The schedule's state goes into the checkpoint's extra tensors, as "schedule.NAME".
+  hooks.save_state = [&](nn::Checkpoint& ck) {
+    for (const auto& [name, t] : schedule.state_dict()) ck.extra.insert("schedule." + name, t);
+  };
+  hooks.restore_state = [&](const nn::Checkpoint& ck) {
+    nn::StateDict schedule_state;
+    for (const auto& [name, t] : ck.extra)
+      if (name.rfind("schedule.", 0) == 0) schedule_state.insert(name.substr(9), t);
+    schedule.load_state_dict(schedule_state);
+  };
+  hooks.end_epoch = [&](const EpochSummary& epoch) {
+    // Each process evaluates its share of the test images; the sums are added up.
+    const auto [begin, end] = split_evenly(test.images.size(0), epoch.communicator->rank(),
+                                           epoch.communicator->size());
+    std::array<double, 3> sums{0, 0, static_cast<double>(end - begin)};  // loss sum, correct, images
+    if (end > begin) {
+      const auto [loss, accuracy] = evaluate_classifier(*model, test.images.narrow(0, begin, end - begin),
+                                                        test.labels.narrow(0, begin, end - begin));
+      sums = {loss * sums[2], accuracy * sums[2], sums[2]};
     }
-    progress.finish();
-
-    const auto [test_loss, test_accuracy] = evaluate_classifier(*model, test.images, test.labels);
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    result.train_loss = pos.epoch_loss_sum / static_cast<double>(loader.num_batches());
-    result.test_loss = test_loss;
-    result.test_accuracy = test_accuracy;
-    metrics.write({{"epoch", pos.epoch + 1}, {"step", pos.step}, {"train_loss", result.train_loss},
-                   {"test_loss", test_loss}, {"test_accuracy", test_accuracy},
-                   {"lr", optimizer->lr()}, {"seconds", seconds},
-                   {"samples_per_second", seconds > 0 ? samples / seconds : 0.0}});
-    if (!o.quiet)
-      fmt::print(stderr, "epoch {}/{}: train loss {:.4f}, test loss {:.4f}, test accuracy {:.2f}%\n",
-                 pos.epoch + 1, epochs, result.train_loss, test_loss, 100 * test_accuracy);
-    Position next = pos;
-    ++next.epoch;
-    next.next_batch = 0;
-    next.epoch_loss_sum = 0;
-    save(checkpoint_path, *model, *optimizer, schedule, next, o);
-  }
-  nn::save_safetensors(out / "model.safetensors", model->state_dict(),
-                       {{"model", o.model}, {"dataset", o.dataset}});
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  result.samples_per_second = result.seconds > 0 ? samples / result.seconds : 0.0;
+    epoch.communicator->all_reduce_sum(sums);
+    result.test_loss = sums[0] / sums[2];
+    result.test_accuracy = sums[1] / sums[2];
+    result.train_loss = epoch.mean_loss;
+    return EpochReport{
+        .fields = {{"train_loss", epoch.mean_loss}, {"test_loss", result.test_loss},
+                   {"test_accuracy", result.test_accuracy}, {"lr", optimizer->lr()}},
+        .line = fmt::format("epoch {}/{}: train loss {:.4f}, test loss {:.4f}, test accuracy {:.2f}%", epoch.epoch,
+                            epochs, epoch.mean_loss, result.test_loss, 100 * result.test_accuracy)};
+  };
+  const TrainingLoopResult run = run_training_loop(loop, *model, *optimizer, dataset, loader_options, hooks);
+  result.steps = run.steps;
+  if (!run.finished) return result;
+  if (loop.communicator == nullptr || loop.communicator->is_main())
+    nn::save_safetensors(fs::path(o.out) / "model.safetensors", model->state_dict(),
+                         {{"model", o.model}, {"dataset", o.dataset}});
+  result.seconds = run.seconds;
+  result.samples_per_second = run.samples_per_second;
+  result.communication_seconds = run.communication_seconds;
   result.epochs = epochs;
-  result.steps = pos.step;
   result.finished = true;
   return result;
 }

@@ -11,6 +11,8 @@
 #include <string>
 
 #include "autograd/tensor.h"
+#include "nn/distributed/communicator.h"
+#include "nn/distributed/gradient_buckets.h"
 #include "nn/module.h"
 
 namespace zoo::models {
@@ -36,6 +38,14 @@ struct ClassifierOptions {
   bool quiet = false;             ///< no progress line
   /// Rescales all gradients together to at most this norm before each step (0: off).
   double clip_grad_norm = 0;
+  /// Dropout probability of the MLP's and CNN's dropout layers (negative: the model's
+  /// default, mlp 0.2, cnn 0.25).
+  double dropout = -1;
+  /// The processes that train together (`--distributed`), or null for this one alone.
+  /// Each takes `batch_size` images per step, so a step sees batch_size × processes.
+  nn::Communicator* communicator = nullptr;
+  /// Gradient bucket size for the all-reduce across processes.
+  std::int64_t bucket_bytes = nn::kDefaultBucketBytes;
   /// Builds the network instead of `make_classifier(model)` when set: how other image
   /// classifiers (`zoo train lstm-mnist`) reuse this loop. It must map (N, 1, 28, 28)
   /// images to (N, 10) logits; `model` still names it in logs and checkpoints.
@@ -50,14 +60,15 @@ struct ClassifierResult {
   std::int64_t epochs = 0;  ///< epochs trained
   std::int64_t steps = 0;   ///< optimizer steps taken
   double seconds = 0;             ///< wall time of the training loop
-  double samples_per_second = 0;  ///< training throughput
+  double samples_per_second = 0;  ///< training throughput, all processes together
+  double communication_seconds = 0;  ///< time spent averaging gradients across processes
   bool finished = false;          ///< false if stopped early by `stop_after`
 };
 
 /// Trains a classifier as `options` say, logging to `options.out`, and evaluates it on
-/// the test set after every epoch. Resumable: a run continued with `resume` ends with
-/// the same parameters, bit for bit, as one that was never interrupted (same seed,
-/// same thread count).
+/// the test set after every epoch, with the shared loop (`run_training_loop`).
+/// Resumable: a run continued with `resume` ends with the same parameters, bit for bit,
+/// as one that was never interrupted (same seed, thread count and processes).
 ClassifierResult train_classifier(const ClassifierOptions& options);
 
 /// Mean cross-entropy and accuracy of `model` on images (N, 1, 28, 28) with labels (N),

@@ -9,6 +9,7 @@
 #include "models/classifier/model.h"
 #include "models/classifier/train.h"
 #include "models/cli/commands.h"
+#include "models/cli/distributed.h"
 #include "nn/data/mnist.h"
 #include "nn/io/safetensors.h"
 
@@ -26,12 +27,14 @@ void add_classifier_training_flags(CLI::App& cmd, models::ClassifierOptions& o) 
   cmd.add_option("--save-every", o.save_every, "Checkpoint every N steps (0: per epoch)")
       ->capture_default_str();
   cmd.add_option("--train-limit", o.train_limit, "Use only the first N training images");
+  cmd.add_option("--stop-after", o.stop_after, "Stop after N steps with a checkpoint, as if interrupted");
 }
 
 namespace {
 
 void add_train(CLI::App& train, const std::string& name, const std::string& description) {
   auto options = std::make_shared<models::ClassifierOptions>();
+  auto distributed = std::make_shared<DistributedFlags>();
   options->model = name;
   options->out = "runs/" + name;
   CLI::App* cmd = train.add_subcommand(name, description);
@@ -39,17 +42,28 @@ void add_train(CLI::App& train, const std::string& name, const std::string& desc
   cmd->add_option("--data", options->data_dir,
                   "Folder with the IDX files (default data/mnist or data/fashion-mnist)");
   cmd->add_option("--epochs", options->epochs, "Epochs (default: mlp 10, cnn 6)");
+  cmd->add_option("--dropout", options->dropout, "Dropout probability (default: mlp 0.2, cnn 0.25)");
   add_classifier_training_flags(*cmd, *options);
-  cmd->callback([options] {
-    const models::ClassifierResult r = models::train_classifier(*options);
-    // The final line: one JSON object with what was measured.
-    nlohmann::json j = {{"model", options->model},          {"dataset", options->dataset},
-                        {"test_accuracy", r.test_accuracy}, {"test_loss", r.test_loss},
-                        {"train_loss", r.train_loss},       {"epochs", r.epochs},
-                        {"steps", r.steps},                 {"seconds", r.seconds},
-                        {"samples_per_second", r.samples_per_second},
-                        {"weights", options->out + "/model.safetensors"}};
-    fmt::print("{}\n", j.dump());
+  add_distributed_flags(*cmd, *distributed);
+  cmd->callback([options, distributed] {
+    run_training(*distributed, [&](nn::Communicator* communicator, bool main) {
+      options->communicator = communicator;
+      options->bucket_bytes = distributed->bucket_bytes();
+      const models::ClassifierResult r = models::train_classifier(*options);
+      if (!main) return;
+      // The final line: one JSON object with what was measured.
+      nlohmann::json j = {{"model", options->model},          {"dataset", options->dataset},
+                          {"test_accuracy", r.test_accuracy}, {"test_loss", r.test_loss},
+                          {"train_loss", r.train_loss},       {"epochs", r.epochs},
+                          {"steps", r.steps},                 {"seconds", r.seconds},
+                          {"samples_per_second", r.samples_per_second},
+                          {"weights", options->out + "/model.safetensors"}};
+      if (communicator != nullptr) {
+        j["processes"] = communicator->size();
+        j["communication_seconds"] = r.communication_seconds;
+      }
+      fmt::print("{}\n", j.dump());
+    });
   });
 }
 

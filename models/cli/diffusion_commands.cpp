@@ -11,6 +11,7 @@
 #include "autograd/ops.h"
 #include "autograd/parallel.h"
 #include "models/cli/commands.h"
+#include "models/cli/distributed.h"
 #include "models/common/image_grid.h"
 #include "models/ddpm/sample.h"
 #include "models/ddpm/train.h"
@@ -48,6 +49,18 @@ void print_training_result(const std::string& model, const models::UNetTrainingR
                                     {"samples_per_second", r.samples_per_second},
                                     {"weights", out + "/model.safetensors"}}
                          .dump());
+}
+
+/// Runs `train(o)` on the processes `distributed` asks for; process 0 prints the result
+/// as model `model`.
+template <class Options, class Train>
+void train_and_print(const std::string& model, const DistributedFlags& distributed, Options& o, const Train& train) {
+  run_training(distributed, [&](nn::Communicator* communicator, bool main) {
+    o.communicator = communicator;
+    o.bucket_bytes = distributed.bucket_bytes();
+    const models::UNetTrainingResult r = train(o);
+    if (main) print_training_result(model, r, o.out);
+  });
 }
 
 /// What every `zoo sample` of these models writes, and how many.
@@ -140,11 +153,13 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 void add_ddpm_train(CLI::App& train) {
   auto o = std::make_shared<models::DdpmOptions>();
+  auto distributed = std::make_shared<DistributedFlags>();
   CLI::App* cmd = train.add_subcommand("ddpm", "Train a denoising diffusion model (U-Net, classifier-free guidance) on MNIST");
   add_unet_training_flags(*cmd, *o);
+  add_distributed_flags(*cmd, *distributed);
   cmd->add_option("--schedule", o->schedule, "Noise schedule: linear or cosine")->capture_default_str();
   cmd->add_option("--diffusion-steps", o->diffusion_steps, "T")->capture_default_str();
-  cmd->callback([o] { print_training_result("ddpm", models::train_ddpm(*o), o->out); });
+  cmd->callback([o, distributed] { train_and_print("ddpm", *distributed, *o, models::train_ddpm); });
 }
 
 void add_ddpm_sample(CLI::App& sample) {
@@ -184,8 +199,10 @@ void add_ddpm_sample(CLI::App& sample) {
 
 void add_flow_train(CLI::App& train) {
   auto o = std::make_shared<models::FlowOptions>();
+  auto distributed = std::make_shared<DistributedFlags>();
   CLI::App* cmd = train.add_subcommand("flow", "Train a rectified flow (U-Net, classifier-free guidance) on MNIST");
   add_unet_training_flags(*cmd, *o);
+  add_distributed_flags(*cmd, *distributed);
   cmd->add_option("--times", o->time_distribution, "Training times: uniform or logit-normal")->capture_default_str();
   cmd->add_option("--reflow-from", o->reflow_from,
                   "Reflow: train on (noise, sample) pairs of this trained flow (its model.safetensors), starting from "
@@ -194,7 +211,9 @@ void add_flow_train(CLI::App& train) {
   cmd->add_option("--reflow-sampler", o->reflow.sampler, "Reflow: the first flow's sampler, euler or heun")
       ->capture_default_str();
   cmd->add_option("--reflow-steps", o->reflow.steps, "Reflow: the first flow's steps per pair")->capture_default_str();
-  cmd->callback([o] { print_training_result(o->reflow_from.empty() ? "flow" : "reflow", models::train_flow(*o), o->out); });
+  cmd->callback([o, distributed] {
+    train_and_print(o->reflow_from.empty() ? "flow" : "reflow", *distributed, *o, models::train_flow);
+  });
 }
 
 void add_flow_sample(CLI::App& sample) {

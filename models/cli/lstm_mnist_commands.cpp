@@ -7,6 +7,7 @@
 
 #include "autograd/ops.h"
 #include "models/cli/commands.h"
+#include "models/cli/distributed.h"
 #include "models/lstm_mnist/train.h"
 #include "nn/data/mnist.h"
 #include "nn/io/safetensors.h"
@@ -15,6 +16,7 @@ namespace zoo::cli {
 
 void add_lstm_mnist_commands(const Verbs& verbs) {
   auto options = std::make_shared<models::LstmMnistOptions>();
+  auto distributed = std::make_shared<DistributedFlags>();
   CLI::App* cmd = verbs.train->add_subcommand(
       "lstm-mnist", "Train an LSTM that reads MNIST images row by row (sequential MNIST)");
   cmd->add_option("--data", options->training.data_dir,
@@ -25,18 +27,24 @@ void add_lstm_mnist_commands(const Verbs& verbs) {
       ->capture_default_str();
   cmd->add_option("--epochs", options->training.epochs, "Epochs")->capture_default_str();
   add_classifier_training_flags(*cmd, options->training);
-  cmd->callback([options] {
-    const models::ClassifierResult r = models::train_lstm_mnist(*options);
-    fmt::print("{}\n", nlohmann::json{{"model", "lstm-mnist"},
-                                      {"test_accuracy", r.test_accuracy},
-                                      {"test_loss", r.test_loss},
-                                      {"train_loss", r.train_loss},
-                                      {"epochs", r.epochs},
-                                      {"steps", r.steps},
-                                      {"seconds", r.seconds},
-                                      {"samples_per_second", r.samples_per_second},
-                                      {"weights", options->training.out + "/model.safetensors"}}
-                           .dump());
+  add_distributed_flags(*cmd, *distributed);
+  cmd->callback([options, distributed] {
+    run_training(*distributed, [&](nn::Communicator* communicator, bool main) {
+      options->training.communicator = communicator;
+      options->training.bucket_bytes = distributed->bucket_bytes();
+      const models::ClassifierResult r = models::train_lstm_mnist(*options);
+      if (!main) return;
+      fmt::print("{}\n", nlohmann::json{{"model", "lstm-mnist"},
+                                        {"test_accuracy", r.test_accuracy},
+                                        {"test_loss", r.test_loss},
+                                        {"train_loss", r.train_loss},
+                                        {"epochs", r.epochs},
+                                        {"steps", r.steps},
+                                        {"seconds", r.seconds},
+                                        {"samples_per_second", r.samples_per_second},
+                                        {"weights", options->training.out + "/model.safetensors"}}
+                             .dump());
+    });
   });
 
   struct EvalOptions {

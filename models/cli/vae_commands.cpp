@@ -10,6 +10,7 @@
 
 #include "autograd/parallel.h"
 #include "models/cli/commands.h"
+#include "models/cli/distributed.h"
 #include "models/vae/pictures.h"
 #include "models/vae/train.h"
 
@@ -18,6 +19,7 @@ namespace {
 
 void add_train(CLI::App& train) {
   auto o = std::make_shared<models::VaeOptions>();
+  auto distributed = std::make_shared<DistributedFlags>();
   CLI::App* cmd = train.add_subcommand("vae", "Train the variational autoencoder (784-400-20) on binarised MNIST");
   cmd->add_option("--latent", o->model.latent_dim, "Latent dimensions L (2 also draws the manifold)")
       ->capture_default_str();
@@ -39,20 +41,26 @@ void add_train(CLI::App& train) {
   cmd->add_flag("--resume", o->resume, "Continue from OUT/checkpoint.safetensors (same options)");
   cmd->add_option("--save-every", o->save_every, "Checkpoint every N steps (0: per epoch)")->capture_default_str();
   cmd->add_flag("--quiet", o->quiet, "No progress line");
-  cmd->callback([o] {
-    const models::VaeResult r = models::train_vae(*o);
-    fmt::print("{}\n", nlohmann::json{{"model", "vae"},
-                                      {"binarization", o->binarization},
-                                      {"test_elbo", r.test.elbo},
-                                      {"test_log_likelihood", r.test.log_likelihood},
-                                      {"test_kl", r.test.kl},
-                                      {"train_elbo", r.train_elbo},
-                                      {"epochs", r.epochs},
-                                      {"steps", r.steps},
-                                      {"seconds", r.seconds},
-                                      {"samples_per_second", r.samples_per_second},
-                                      {"weights", o->out + "/model.safetensors"}}
-                           .dump());
+  add_distributed_flags(*cmd, *distributed);
+  cmd->callback([o, distributed] {
+    run_training(*distributed, [&](nn::Communicator* communicator, bool main) {
+      o->communicator = communicator;
+      o->bucket_bytes = distributed->bucket_bytes();
+      const models::VaeResult r = models::train_vae(*o);
+      if (!main) return;
+      fmt::print("{}\n", nlohmann::json{{"model", "vae"},
+                                        {"binarization", o->binarization},
+                                        {"test_elbo", r.test.elbo},
+                                        {"test_log_likelihood", r.test.log_likelihood},
+                                        {"test_kl", r.test.kl},
+                                        {"train_elbo", r.train_elbo},
+                                        {"epochs", r.epochs},
+                                        {"steps", r.steps},
+                                        {"seconds", r.seconds},
+                                        {"samples_per_second", r.samples_per_second},
+                                        {"weights", o->out + "/model.safetensors"}}
+                             .dump());
+    });
   });
 }
 

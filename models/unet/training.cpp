@@ -7,12 +7,12 @@
 #include <filesystem>
 
 #include "autograd/ops.h"
-#include "models/common/metrics.h"
-#include "models/common/progress.h"
+#include "models/common/training_loop.h"
 #include "models/unet/config_io.h"
 #include "nn/data/dataloader.h"
 #include "nn/data/mnist.h"
 #include "nn/io/checkpoint.h"
+#include "nn/optim/clip_grad.h"
 #include "nn/optim/optim.h"
 
 namespace zoo::models {
@@ -24,51 +24,6 @@ Tensor drop_labels(const Tensor& labels, double p, std::int64_t num_classes, Gen
   return where(lt(rand({n}, kFloat32, gen), full({n}, p)), full({n}, static_cast<double>(num_classes), kInt64),
                labels);
 }
-
-namespace {
-
-/// Where a run is, besides the tensors.
-struct Position {
-  std::int64_t epoch = 0, next_batch = 0, step = 0;
-  double epoch_loss_sum = 0;
-};
-
-void save(const fs::path& path, UNet& net, const optim::Optimizer& optimizer,
-          const optim::ExponentialMovingAverage& ema, const Position& pos, const nn::SafetensorsMetadata& identity) {
-  nn::Checkpoint ck;
-  ck.model = net.state_dict();
-  ck.optimizer = optimizer.state_dict();
-  for (const auto& [name, t] : ema.state_dict()) ck.extra.insert("ema." + name, t);
-  ck.step = pos.step;
-  ck.epoch = pos.epoch;
-  ck.generators["default"] = default_generator().get_state();
-  ck.metadata = identity;
-  ck.metadata["next_batch"] = std::to_string(pos.next_batch);
-  ck.metadata["epoch_loss_sum"] = fmt::format("{:.17g}", pos.epoch_loss_sum);
-  ck.metadata["ema_updates"] = std::to_string(ema.updates());
-  nn::save_checkpoint(path, ck);
-}
-
-Position restore(const fs::path& path, UNet& net, optim::Optimizer& optimizer, optim::ExponentialMovingAverage& ema,
-                 const nn::SafetensorsMetadata& identity) {
-  const nn::Checkpoint ck = nn::load_checkpoint(path);
-  for (const auto& [key, value] : identity) {
-    const auto it = ck.metadata.find(key);
-    ZOO_CHECK(it != ck.metadata.end() && it->second == value, "resume: '{}' was saved with {} = {}, this run asks for {}",
-              path.string(), key, it == ck.metadata.end() ? "(nothing)" : it->second, value);
-  }
-  net.load_state_dict(ck.model);
-  optimizer.load_state_dict(ck.optimizer);
-  nn::StateDict shadows;
-  for (const auto& [name, t] : ck.extra)
-    if (name.rfind("ema.", 0) == 0) shadows.insert(name.substr(4), t);
-  ema.load_state_dict(shadows);
-  ema.set_updates(ck.metadata_int("ema_updates"));
-  default_generator().set_state(ck.generator_state("default"));
-  return {ck.epoch, ck.metadata_int("next_batch"), ck.step, ck.metadata_double("epoch_loss_sum")};
-}
-
-}  // namespace
 
 UNetTrainingResult train_unet(const UNetTraining& o, const UNetLoss& loss_of, const nn::SafetensorsMetadata& metadata,
                               const std::string& label, const UNetTrainingSet* set) {
@@ -93,7 +48,6 @@ UNetTrainingResult train_unet(const UNetTraining& o, const UNetLoss& loss_of, co
   nn::DataLoaderOptions loader_options;
   loader_options.batch_size = o.batch_size;
   loader_options.seed = o.seed;
-  nn::DataLoader loader(dataset, loader_options);
   // What a checkpoint must agree with to be continued.
   nn::SafetensorsMetadata identity = metadata;
   identity["batch_size"] = std::to_string(o.batch_size);
@@ -103,72 +57,53 @@ UNetTrainingResult train_unet(const UNetTraining& o, const UNetLoss& loss_of, co
   if (set != nullptr && !set->initial_weights.empty()) net.load_state_dict(set->initial_weights);
   optim::Adam optimizer(net.named_parameters(), optim::AdamOptions(o.lr));
   optim::ExponentialMovingAverage ema(net.named_parameters(), o.ema_decay);
-  const fs::path out(o.out);
-  fs::create_directories(out);
-  const fs::path checkpoint_path = out / "checkpoint.safetensors";
-  Position pos;
-  if (o.resume) {
-    ZOO_CHECK(fs::exists(checkpoint_path), "resume: no checkpoint at '{}'", checkpoint_path.string());
-    pos = restore(checkpoint_path, net, optimizer, ema, identity);
-  }
-  MetricsWriter metrics(o.out, o.resume ? std::optional(pos.step) : std::nullopt);
+  const TrainingLoopOptions loop{.label = label, .epochs = o.epochs, .log_every = 50, .out = o.out,
+                                 .resume = o.resume, .save_every = o.save_every, .stop_after = o.stop_after,
+                                 .quiet = o.quiet, .seed = o.seed, .identity = identity,
+                                 .communicator = o.communicator, .bucket_bytes = o.bucket_bytes};
 
-  UNetTrainingResult result;
-  const auto started = std::chrono::steady_clock::now();
-  std::int64_t samples = 0;
-  net.train();
-  for (; pos.epoch < o.epochs; ++pos.epoch, pos.next_batch = 0, pos.epoch_loss_sum = 0) {
-    loader.set_epoch(pos.epoch, pos.next_batch);
-    ProgressLine progress(fmt::format("{} epoch {}/{}", label, pos.epoch + 1, o.epochs), loader.num_batches(), 50,
-                          o.quiet ? nullptr : stderr);
-    for (const nn::Example& batch : loader) {
-      UNetBatch b{.labels = o.model.num_classes > 0 ? batch.target : Tensor()};
-      if (set == nullptr) {
-        b.images = batch.input * 2.0 - 1.0;  // pixels to [-1, 1]
-      } else {
-        const std::int64_t channels = o.model.in_channels;
-        b.images = batch.input.narrow(1, 0, channels);
-        if (paired) b.noise = batch.input.narrow(1, channels, channels);
-      }
-      const Tensor& x0 = b.images;
-      const Tensor loss = loss_of(net, b, default_generator());
-      optimizer.zero_grad();
-      loss.backward();
-      if (o.clip_grad_norm > 0) optim::clip_grad_norm_(net.named_parameters(), o.clip_grad_norm);
-      optimizer.step();
-      ema.update();
-
-      const double value = loss.item();
-      pos.epoch_loss_sum += value;
-      ++pos.next_batch;
-      ++pos.step;
-      samples += x0.size(0);
-      progress.update(pos.next_batch, x0.size(0), fmt::format("loss {:.4f}", value));
-      if (o.stop_after > 0 && pos.step >= o.stop_after) {
-        save(checkpoint_path, net, optimizer, ema, pos, identity);
-        result.steps = pos.step;
-        return result;  // "interrupted": the checkpoint holds everything
-      }
-      if (o.save_every > 0 && pos.step % o.save_every == 0 && pos.next_batch < loader.num_batches())
-        save(checkpoint_path, net, optimizer, ema, pos, identity);
+  TrainingHooks hooks;
+  hooks.loss = [&](const nn::Example& batch) {
+    UNetBatch b{.labels = o.model.num_classes > 0 ? batch.target : Tensor()};
+    if (set == nullptr) {
+      b.images = batch.input * 2.0 - 1.0;  // pixels to [-1, 1]
+    } else {
+      const std::int64_t channels = o.model.in_channels;
+      b.images = batch.input.narrow(1, 0, channels);
+      if (paired) b.noise = batch.input.narrow(1, channels, channels);
     }
-    progress.finish();
-    result.train_loss = pos.epoch_loss_sum / static_cast<double>(loader.num_batches());
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    metrics.write({{"epoch", pos.epoch + 1}, {"step", pos.step}, {"train_loss", result.train_loss},
-                   {"seconds", seconds}, {"samples_per_second", seconds > 0 ? samples / seconds : 0.0}});
-    if (!o.quiet) fmt::print(stderr, "epoch {}/{}: train loss {:.4f}\n", pos.epoch + 1, o.epochs, result.train_loss);
-    Position next = pos;
-    ++next.epoch;
-    next.next_batch = 0;
-    next.epoch_loss_sum = 0;
-    save(checkpoint_path, net, optimizer, ema, next, identity);
-  }
-  nn::save_safetensors(out / "model.safetensors", ema.averaged(), metadata);  // sample with the average
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  result.samples_per_second = result.seconds > 0 ? samples / result.seconds : 0.0;
+    return loss_of(net, b, default_generator());
+  };
+  hooks.before_step = [&] {
+    if (o.clip_grad_norm > 0) optim::clip_grad_norm_(net.named_parameters(), o.clip_grad_norm);
+  };
+  hooks.after_step = [&] { ema.update(); };
+  // The EMA weights go into the checkpoint's extra tensors as "ema.NAME".
+  hooks.save_state = [&](nn::Checkpoint& ck) {
+    for (const auto& [name, t] : ema.state_dict()) ck.extra.insert("ema." + name, t);
+    ck.metadata["ema_updates"] = std::to_string(ema.updates());
+  };
+  hooks.restore_state = [&](const nn::Checkpoint& ck) {
+    nn::StateDict shadows;
+    for (const auto& [name, t] : ck.extra)
+      if (name.rfind("ema.", 0) == 0) shadows.insert(name.substr(4), t);
+    ema.load_state_dict(shadows);
+    ema.set_updates(ck.metadata_int("ema_updates"));
+  };
+  UNetTrainingResult result;
+  hooks.end_epoch = [&](const EpochSummary& epoch) {
+    result.train_loss = epoch.mean_loss;
+    return EpochReport{.fields = {{"train_loss", epoch.mean_loss}},
+                       .line = fmt::format("epoch {}/{}: train loss {:.4f}", epoch.epoch, o.epochs, epoch.mean_loss)};
+  };
+  const TrainingLoopResult run = run_training_loop(loop, net, optimizer, dataset, loader_options, hooks);
+  result.steps = run.steps;
+  if (!run.finished) return result;  // "interrupted": the checkpoint holds everything
+  if (o.communicator == nullptr || o.communicator->is_main())
+    nn::save_safetensors(fs::path(o.out) / "model.safetensors", ema.averaged(), metadata);  // sample with the average
+  result.seconds = run.seconds;
+  result.samples_per_second = run.samples_per_second;
   result.epochs = o.epochs;
-  result.steps = pos.step;
   result.finished = true;
   return result;
 }

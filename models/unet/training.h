@@ -11,6 +11,8 @@
 #include "autograd/generator.h"
 #include "autograd/tensor.h"
 #include "models/unet/unet.h"
+#include "nn/distributed/communicator.h"
+#include "nn/distributed/gradient_buckets.h"
 #include "nn/io/safetensors.h"
 
 namespace zoo::models {
@@ -33,6 +35,9 @@ struct UNetTraining {
   std::int64_t train_limit = 0;         ///< use only the first N training images (0: all)
   std::int64_t stop_after = 0;          ///< stop after this many steps, as if interrupted (tests)
   bool quiet = false;                   ///< no progress line
+  /// The processes that train together (`--distributed`), or null for this one alone.
+  nn::Communicator* communicator = nullptr;
+  std::int64_t bucket_bytes = nn::kDefaultBucketBytes;  ///< gradient all-reduce bucket size
 };
 
 /// What a training run measured.
@@ -64,7 +69,7 @@ struct UNetTrainingSet {
   nn::StateDict initial_weights;  ///< start from these weights (and average from them), not at random
 };
 
-/// Trains a U-Net on `loss` as `options` say, logging to `options.out`: metrics.jsonl (a
+/// Trains a U-Net on `loss` as `options` say, with the shared loop (`run_training_loop`), logging to `options.out`: metrics.jsonl (a
 /// record per epoch), checkpoint.safetensors (weights, Adam, the EMA weights as the
 /// extra tensors "ema.NAME", the generator, the position; checked against `metadata` on
 /// resume), and model.safetensors with the EMA weights and `metadata`. The examples are

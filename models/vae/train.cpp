@@ -9,8 +9,7 @@
 
 #include "autograd/ops.h"
 #include "models/common/make_optimizer.h"
-#include "models/common/metrics.h"
-#include "models/common/progress.h"
+#include "models/common/training_loop.h"
 #include "models/vae/pictures.h"
 #include "nn/data/dataloader.h"
 #include "nn/data/mnist.h"
@@ -72,50 +71,6 @@ nn::SafetensorsMetadata model_metadata(const VaeOptions& o) {
           {"binarization", o.binarization}};
 }
 
-/// Where a run is, everything a checkpoint must hold besides the tensors.
-struct Position {
-  std::int64_t epoch = 0;       // the epoch in progress (0-based)
-  std::int64_t next_batch = 0;  // the first batch of that epoch not yet trained on
-  std::int64_t step = 0;        // optimizer steps so far
-  double epoch_elbo_sum = 0;    // sum of this epoch's batch ELBOs so far
-};
-
-void save(const fs::path& path, Vae& model, const optim::Optimizer& optimizer, const Position& pos,
-          const VaeOptions& o) {
-  nn::Checkpoint ck;
-  ck.model = model.state_dict();
-  ck.optimizer = optimizer.state_dict();
-  ck.step = pos.step;
-  ck.epoch = pos.epoch;
-  ck.generators["default"] = default_generator().get_state();
-  ck.metadata = model_metadata(o);
-  ck.metadata["next_batch"] = std::to_string(pos.next_batch);
-  ck.metadata["epoch_elbo_sum"] = fmt::format("{:.17g}", pos.epoch_elbo_sum);
-  ck.metadata["batch_size"] = std::to_string(o.batch_size);
-  nn::save_checkpoint(path, ck);
-}
-
-Position restore(const fs::path& path, Vae& model, optim::Optimizer& optimizer, const VaeOptions& o) {
-  const nn::Checkpoint ck = nn::load_checkpoint(path);
-  auto expected = model_metadata(o);
-  expected["batch_size"] = std::to_string(o.batch_size);
-  for (const auto& [key, value] : expected) {
-    const auto it = ck.metadata.find(key);
-    ZOO_CHECK(it != ck.metadata.end() && it->second == value,
-              "resume: '{}' was saved with {} = {}, this run asks for {}", path.string(), key,
-              it == ck.metadata.end() ? "(nothing)" : it->second, value);
-  }
-  model.load_state_dict(ck.model);
-  optimizer.load_state_dict(ck.optimizer);
-  default_generator().set_state(ck.generator_state("default"));
-  Position pos;
-  pos.epoch = ck.epoch;
-  pos.step = ck.step;
-  pos.next_batch = ck.metadata_int("next_batch");
-  pos.epoch_elbo_sum = ck.metadata_double("epoch_elbo_sum");
-  return pos;
-}
-
 }  // namespace
 
 VaeResult train_vae(const VaeOptions& o) {
@@ -128,74 +83,53 @@ VaeResult train_vae(const VaeOptions& o) {
   nn::DataLoaderOptions loader_options;
   loader_options.batch_size = o.batch_size;
   loader_options.seed = o.seed;
-  nn::DataLoader loader(std::make_shared<nn::TensorDataset>(train, zeros({train.size(0)}, kInt64)), loader_options);
+  const auto dataset = std::make_shared<nn::TensorDataset>(train, zeros({train.size(0)}, kInt64));
 
   manual_seed(o.seed);  // the weights, then every binarisation and every z
   Vae model(o.model);
   auto optimizer = make_optimizer(o.optimizer, model.named_parameters(), o.lr);
-  const fs::path out(o.out);
-  fs::create_directories(out);
-  const fs::path checkpoint_path = out / "checkpoint.safetensors";
-  Position pos;
-  if (o.resume) {
-    ZOO_CHECK(fs::exists(checkpoint_path), "resume: no checkpoint at '{}'", checkpoint_path.string());
-    pos = restore(checkpoint_path, model, *optimizer, o);
-  }
-  MetricsWriter metrics(o.out, o.resume ? std::optional(pos.step) : std::nullopt);
+  nn::SafetensorsMetadata identity = model_metadata(o);
+  identity["batch_size"] = std::to_string(o.batch_size);
+  const TrainingLoopOptions loop{.label = "vae", .epochs = o.epochs, .log_every = 100, .out = o.out,
+                                 .resume = o.resume, .save_every = o.save_every, .stop_after = o.stop_after,
+                                 .quiet = o.quiet, .seed = o.seed, .identity = identity,
+                                 .communicator = o.communicator, .bucket_bytes = o.bucket_bytes};
+  const bool main = o.communicator == nullptr || o.communicator->is_main();
 
   VaeResult result;
-  const auto started = std::chrono::steady_clock::now();
-  std::int64_t samples = 0;
   bool evaluated = false;
-  model.train();
-  for (; pos.epoch < o.epochs; ++pos.epoch, pos.next_batch = 0, pos.epoch_elbo_sum = 0) {
-    loader.set_epoch(pos.epoch, pos.next_batch);
-    ProgressLine progress(fmt::format("vae epoch {}/{}", pos.epoch + 1, o.epochs), loader.num_batches(), 100,
-                          o.quiet ? nullptr : stderr);
-    for (const nn::Example& batch : loader) {
-      // The step: binarise, encode, sample z, decode; maximise the mean ELBO.
-      const Tensor x = dynamic ? binarize(batch.input, default_generator()) : batch.input;
-      const Tensor elbo = mean(elbo_parts(model, x, default_generator()).elbo());
-      const Tensor loss = neg(elbo);
-      optimizer->zero_grad();
-      loss.backward();
-      optimizer->step();
-
-      const double value = elbo.item();
-      pos.epoch_elbo_sum += value;
-      ++pos.next_batch;
-      ++pos.step;
-      samples += x.size(0);
-      progress.update(pos.next_batch, x.size(0), fmt::format("elbo {:.2f}", value));
-      if (o.stop_after > 0 && pos.step >= o.stop_after) {
-        save(checkpoint_path, model, *optimizer, pos, o);
-        result.steps = pos.step;
-        return result;  // "interrupted": the checkpoint holds everything
-      }
-      if (o.save_every > 0 && pos.step % o.save_every == 0 && pos.next_batch < loader.num_batches())
-        save(checkpoint_path, model, *optimizer, pos, o);
-    }
-    progress.finish();
-
+  TrainingHooks hooks;
+  // The step: binarise, encode, sample z, decode; maximise the mean ELBO, i.e. minimise
+  // its negative. The progress line and the metrics show the ELBO itself.
+  hooks.loss = [&](const nn::Example& batch) {
+    const Tensor x = dynamic ? binarize(batch.input, default_generator()) : batch.input;
+    return neg(mean(elbo_parts(model, x, default_generator()).elbo()));
+  };
+  hooks.progress_fields = [](double loss) { return fmt::format("elbo {:.2f}", -loss); };
+  hooks.end_epoch = [&](const EpochSummary& epoch) {
+    // Process 0 evaluates (one pass of the test set with its fixed seed, so the figure
+    // is the same however many processes trained); the others wait for the next step.
+    result.train_elbo = -epoch.mean_loss;
+    if (!main) return EpochReport{};
     result.test = evaluate_vae(model, test);
     evaluated = true;
-    result.train_elbo = pos.epoch_elbo_sum / static_cast<double>(loader.num_batches());
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    metrics.write({{"epoch", pos.epoch + 1}, {"step", pos.step}, {"train_elbo", result.train_elbo},
-                   {"test_elbo", result.test.elbo}, {"test_log_likelihood", result.test.log_likelihood},
-                   {"test_kl", result.test.kl}, {"seconds", seconds},
-                   {"samples_per_second", seconds > 0 ? samples / seconds : 0.0}});
-    if (!o.quiet)
-      fmt::print(stderr, "epoch {}/{}: train ELBO {:.2f}, test ELBO {:.2f} (log p(x|z) {:.2f}, KL {:.2f}) nats\n",
-                 pos.epoch + 1, o.epochs, result.train_elbo, result.test.elbo, result.test.log_likelihood,
-                 result.test.kl);
-    Position next = pos;
-    ++next.epoch;
-    next.next_batch = 0;
-    next.epoch_elbo_sum = 0;
-    save(checkpoint_path, model, *optimizer, next, o);
-  }
+    return EpochReport{
+        .fields = {{"train_elbo", result.train_elbo}, {"test_elbo", result.test.elbo},
+                   {"test_log_likelihood", result.test.log_likelihood}, {"test_kl", result.test.kl}},
+        .line = fmt::format("epoch {}/{}: train ELBO {:.2f}, test ELBO {:.2f} (log p(x|z) {:.2f}, KL {:.2f}) nats",
+                            epoch.epoch, o.epochs, result.train_elbo, result.test.elbo,
+                            result.test.log_likelihood, result.test.kl)};
+  };
+  const TrainingLoopResult run = run_training_loop(loop, model, *optimizer, dataset, loader_options, hooks);
+  result.steps = run.steps;
+  if (!run.finished) return result;  // "interrupted": the checkpoint holds everything
+  result.seconds = run.seconds;
+  result.samples_per_second = run.samples_per_second;
+  result.epochs = o.epochs;
+  result.finished = true;
+  if (!main) return result;
   if (!evaluated) result.test = evaluate_vae(model, test);  // resumed from a run that had already ended
+  const fs::path out(o.out);
   nn::save_safetensors(out / "model.safetensors", model.state_dict(), model_metadata(o));
   if (o.pictures) {
     Generator gen(o.seed);
@@ -203,11 +137,6 @@ VaeResult train_vae(const VaeOptions& o) {
     save_reconstructions(out / "reconstructions.png", model, test);
     if (o.model.latent_dim == 2) save_manifold(out / "manifold.png", model);
   }
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  result.samples_per_second = result.seconds > 0 ? samples / result.seconds : 0.0;
-  result.epochs = o.epochs;
-  result.steps = pos.step;
-  result.finished = true;
   return result;
 }
 

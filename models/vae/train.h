@@ -23,6 +23,8 @@
 
 #include "autograd/tensor.h"
 #include "models/vae/model.h"
+#include "nn/distributed/communicator.h"
+#include "nn/distributed/gradient_buckets.h"
 
 namespace zoo::models {
 
@@ -48,6 +50,9 @@ struct VaeOptions {
   std::int64_t stop_after = 0;         ///< stop after this many steps, as if interrupted (tests)
   bool pictures = true;                ///< write samples.png, reconstructions.png (and manifold.png if L = 2)
   bool quiet = false;                  ///< no progress line
+  /// The processes that train together (`--distributed`), or null for this one alone.
+  nn::Communicator* communicator = nullptr;
+  std::int64_t bucket_bytes = nn::kDefaultBucketBytes;  ///< gradient all-reduce bucket size
 };
 
 /// The test figures of a model, in nats per image.

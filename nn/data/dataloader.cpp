@@ -121,13 +121,28 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions
   ZOO_CHECK(dataset_ != nullptr, "DataLoader: the dataset is null");
   ZOO_CHECK(options_.batch_size >= 1, "DataLoader: batch_size must be at least 1, got {}",
             options_.batch_size);
+  ZOO_CHECK(options_.num_replicas >= 1 && options_.rank >= 0 && options_.rank < options_.num_replicas,
+            "DataLoader: rank {} is not one of num_replicas = {} processes", options_.rank,
+            options_.num_replicas);
 }
 
 DataLoader::~DataLoader() = default;
 
 std::int64_t DataLoader::num_batches() const {
-  const std::int64_t n = dataset_->size(), b = options_.batch_size;
-  return options_.drop_last ? n / b : (n + b - 1) / b;
+  const std::int64_t n = dataset_->size(), g = options_.batch_size * options_.num_replicas;
+  return options_.drop_last ? n / g : (n + g - 1) / g;
+}
+
+std::int64_t DataLoader::global_batch_size(std::int64_t batch) const {
+  ZOO_CHECK(batch >= 0 && batch < num_batches(), "DataLoader: batch {} is outside 0..{}", batch, num_batches() - 1);
+  const std::int64_t g = options_.batch_size * options_.num_replicas;
+  return std::min(g, dataset_->size() - batch * g);
+}
+
+std::pair<std::int64_t, std::int64_t> DataLoader::shard_of_batch(std::int64_t batch) const {
+  const std::int64_t first = batch * options_.batch_size * options_.num_replicas;
+  const std::int64_t n = global_batch_size(batch), w = options_.num_replicas, r = options_.rank;
+  return {first + n * r / w, first + n * (r + 1) / w};  // B each when n = B·W
 }
 
 void DataLoader::set_epoch(std::int64_t epoch, std::int64_t first_batch) {
@@ -154,10 +169,11 @@ std::vector<std::int64_t> DataLoader::epoch_order(std::int64_t epoch) const {
 DataLoader::Iterator DataLoader::begin() {
   pass_.reset();  // stop the previous pass's thread before starting another
   const std::vector<std::int64_t> order = epoch_order(epoch_);
-  const std::int64_t n = static_cast<std::int64_t>(order.size()), b = options_.batch_size;
   std::vector<std::vector<std::int64_t>> batches;
-  for (std::int64_t k = first_batch_; k < num_batches(); ++k)
-    batches.emplace_back(order.begin() + k * b, order.begin() + std::min(n, (k + 1) * b));
+  for (std::int64_t k = first_batch_; k < num_batches(); ++k) {
+    const auto [begin, end] = shard_of_batch(k);
+    batches.emplace_back(order.begin() + begin, order.begin() + end);
+  }
   pass_ = std::make_unique<Pass>(dataset_, std::move(batches), options_.prefetch);
   ++epoch_;
   first_batch_ = 0;

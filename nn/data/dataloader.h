@@ -9,6 +9,7 @@
 #include <iterator>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "nn/data/dataset.h"
@@ -28,6 +29,13 @@ struct DataLoaderOptions {
   /// Prepare the next batch on a background thread while the current one is in use.
   /// Off, batches are made on the calling thread; the batches are the same either way.
   bool prefetch = true;
+  /// Data-parallel training: the number of processes that share each batch (PyTorch's
+  /// `DistributedSampler(num_replicas=...)`). Each step then consumes
+  /// `batch_size * num_replicas` examples of the epoch's order, of which this process
+  /// gets the part `rank`.
+  std::int64_t num_replicas = 1;
+  /// This process's part of each batch, 0 ≤ rank < num_replicas.
+  std::int64_t rank = 0;
 };
 
 /// Iterates over a data set in batches, like PyTorch's `DataLoader`:
@@ -42,6 +50,14 @@ struct DataLoaderOptions {
 /// nothing else: not on the thread, not on earlier epochs. So `--resume` needs no
 /// generator state, only the position: `set_epoch(e, b)` continues epoch e at batch b
 /// exactly as the interrupted run would have.
+///
+/// **Shards.** With `num_replicas` = W > 1, batch k is the k-th run of B·W examples of
+/// the epoch's order (B = batch_size), cut into W contiguous parts of B; this loader
+/// yields part `rank`. Every process computes the same order from the same seed, so
+/// together they see each example of the epoch exactly once, and the union of their
+/// batch k is the batch k a single loader with batch size B·W would give. A short last
+/// batch of n < B·W examples is cut into parts of floor(n·(r+1)/W) - floor(n·r/W):
+/// as even as can be, possibly empty.
 ///
 /// **Threads.** Each pass starts a background thread that calls `Dataset::get_batch`
 /// for the batches in order and keeps up to two ready. An exception thrown there is
@@ -60,8 +76,14 @@ class DataLoader {
   DataLoader(const DataLoader&) = delete;
   DataLoader& operator=(const DataLoader&) = delete;
 
-  /// Batches per epoch: ceil(N / batch_size), or floor with `drop_last`.
+  /// Batches per epoch: ceil(N / G), or floor with `drop_last`, where G =
+  /// batch_size · num_replicas is the examples one step consumes across all processes.
   std::int64_t num_batches() const;
+  /// How many examples batch `batch` holds across all processes: G, or fewer for a
+  /// short last batch. This process's part is `shard_of_batch(batch)`.
+  std::int64_t global_batch_size(std::int64_t batch) const;
+  /// Positions [begin, end) in the epoch's order of this process's part of batch `batch`.
+  std::pair<std::int64_t, std::int64_t> shard_of_batch(std::int64_t batch) const;
   /// The data set.
   const Dataset& dataset() const { return *dataset_; }
   /// The options.

@@ -31,33 +31,15 @@
 #include <string>
 #include <vector>
 
+#include "child_process.h"
 #include "models/model_test_util.h"
 #include "nn/io/checkpoint.h"
 
-extern char** environ;
-
 namespace fs = std::filesystem;
+using zoo::test::spawn;
+using zoo::test::wait_for;
 
 namespace {
-
-/// Starts `args` (args[0] is the program) and returns its pid.
-pid_t spawn(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  const int err = posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ);
-  INFO("posix_spawn " << args[0] << ": " << strerror(err));
-  REQUIRE(err == 0);
-  return pid;
-}
-
-/// Waits for `pid` to end and returns its wait status.
-int wait_for(pid_t pid) {
-  int status = 0;
-  REQUIRE(waitpid(pid, &status, 0) == pid);
-  return status;
-}
 
 /// `zoo train mlp` on the 200-image MNIST fixture: 2 epochs of 13 batches of 16 with a
 /// checkpoint after every step, so there are many checkpoint writes to land in. One

@@ -97,7 +97,7 @@ TEST_CASE("resume without a checkpoint, or from another model's, is a clear erro
   auto mlp = o;
   mlp.resume = true;
   mlp.out = cnn.out;
-  REQUIRE_THROWS_WITH(models::train_classifier(mlp), Catch::Matchers::Contains("model 'cnn'"));
+  REQUIRE_THROWS_WITH(models::train_classifier(mlp), Catch::Matchers::Contains("was saved with model = cnn, this run asks for mlp"));
 }
 
 TEST_CASE("resume from a checkpoint missing a key, or holding a bad number, names the file and the key",
