@@ -121,13 +121,14 @@ ClassifierResult train_classifier(const ClassifierOptions& o) {
   };
   const TrainingLoopResult run = run_training_loop(loop, *model, *optimizer, dataset, loader_options, hooks);
   result.steps = run.steps;
-  if (!run.finished) return result;
+  result.seconds = run.seconds;
+  result.samples_per_second = run.samples_per_second;
+  result.communication_seconds_per_step =
+      run.steps_this_run > 0 ? run.communication_seconds / static_cast<double>(run.steps_this_run) : 0.0;
+  if (!run.finished) return result;  // stopped by stop_after: the checkpoint holds everything
   if (loop.communicator == nullptr || loop.communicator->is_main())
     nn::save_safetensors(fs::path(o.out) / "model.safetensors", model->state_dict(),
                          {{"model", o.model}, {"dataset", o.dataset}});
-  result.seconds = run.seconds;
-  result.samples_per_second = run.samples_per_second;
-  result.communication_seconds = run.communication_seconds;
   result.epochs = epochs;
   result.finished = true;
   return result;

@@ -61,7 +61,8 @@ struct ClassifierResult {
   std::int64_t steps = 0;   ///< optimizer steps taken
   double seconds = 0;             ///< wall time of the training loop
   double samples_per_second = 0;  ///< training throughput, all processes together
-  double communication_seconds = 0;  ///< time spent averaging gradients across processes
+  /// Mean time per step (of this run) spent averaging gradients across processes.
+  double communication_seconds_per_step = 0;
   bool finished = false;          ///< false if stopped early by `stop_after`
 };
 

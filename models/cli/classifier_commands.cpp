@@ -60,7 +60,7 @@ void add_train(CLI::App& train, const std::string& name, const std::string& desc
                           {"weights", options->out + "/model.safetensors"}};
       if (communicator != nullptr) {
         j["processes"] = communicator->size();
-        j["communication_seconds"] = r.communication_seconds;
+        j["communication_seconds_per_step"] = r.communication_seconds_per_step;
       }
       fmt::print("{}\n", j.dump());
     });

@@ -21,7 +21,7 @@ void add_distributed_flags(CLI::App& cmd, DistributedFlags& flags) {
 }
 
 void run_training(const DistributedFlags& flags, const std::function<void(nn::Communicator*, bool main)>& train) {
-  ZOO_CHECK(flags.bucket_mb > 0, "--bucket-mb must be positive, got {}", flags.bucket_mb);
+  ZOO_CHECK(flags.bucket_bytes() >= 1, "--bucket-mb must be at least one byte (1e-6 MiB), got {}", flags.bucket_mb);
   std::unique_ptr<nn::Communicator> world;
   if (flags.distributed) world = nn::mpi_world();
   try {

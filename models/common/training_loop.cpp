@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <optional>
+#include <span>
 
 #include <fmt/format.h>
 
@@ -90,14 +91,18 @@ struct Saver {
   }
 };
 
-/// Collective: stops the run if the processes' weights are no longer identical, which
-/// would mean they took different steps (a bug, or an all-reduce that is not the same
-/// on every process).
+/// Collective: stops the run, on every process, if the processes' weights are no longer
+/// identical, which would mean they took different steps (a bug, or an all-reduce whose
+/// result is not the same everywhere). Each compares its fingerprint with process 0's.
 void check_in_step(nn::Communicator& comm, const nn::GradientBuckets& buckets, std::int64_t step) {
-  const std::vector<std::string> prints = comm.gather(fmt::format("{:016x}", buckets.fingerprint()), 0);
-  for (std::size_t r = 1; r < prints.size(); ++r)
-    ZOO_CHECK(prints[r] == prints[0], "distributed: after step {} the weights of process {} (fingerprint {}) differ "
-              "from process 0's ({}): the processes are out of step", step, r, prints[r], prints[0]);
+  const std::uint64_t mine = buckets.fingerprint();
+  std::uint64_t main = mine;
+  comm.broadcast(std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(&main), sizeof main), 0);
+  std::array<double, 1> drifted{mine == main ? 0.0 : 1.0};
+  comm.all_reduce_sum(drifted);
+  ZOO_CHECK(drifted[0] == 0, "distributed: after step {} the weights of {} of {} processes differ from process 0's "
+            "(this one's fingerprint {:016x}, process 0's {:016x}): the processes are out of step", step,
+            drifted[0], comm.size(), mine, main);
 }
 
 }  // namespace
@@ -172,9 +177,10 @@ TrainingLoopResult run_training_loop(const TrainingLoopOptions& o, nn::Module& m
       progress.update(pos.next_batch, batch_size,
                       hooks.progress_fields ? hooks.progress_fields(loss_value) : fmt::format("loss {:.4f}", loss_value));
       if (o.stop_after > 0 && pos.step >= o.stop_after) {
-        saver.save(pos);
         result.steps = pos.step;
-        result.seconds = seconds_since(started);
+        result.seconds = seconds_since(started);  // the throughput of the steps taken, before the save
+        result.samples_per_second = static_cast<double>(samples) / result.seconds;
+        saver.save(pos);
         return result;  // "interrupted": the checkpoint holds everything
       }
       if (o.save_every > 0 && pos.step % o.save_every == 0 && pos.next_batch < loader.num_batches())

@@ -84,8 +84,9 @@ struct TrainingHooks {
   std::function<void()> after_step;
   /// The fields of the progress line, given the step's loss ("loss 0.2134 lr 1.0e-03").
   std::function<std::string(double loss)> progress_fields;
-  /// Adds what else a checkpoint must hold (schedule, EMA weights) / reads it back.
+  /// Adds what else a checkpoint must hold (a schedule's state, EMA weights).
   std::function<void(nn::Checkpoint&)> save_state;
+  /// Reads back what `save_state` added, on resume.
   std::function<void(const nn::Checkpoint&)> restore_state;
   /// Runs on every process after each epoch (evaluation goes here).
   std::function<EpochReport(const EpochSummary&)> end_epoch;

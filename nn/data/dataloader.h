@@ -29,8 +29,9 @@ struct DataLoaderOptions {
   /// Prepare the next batch on a background thread while the current one is in use.
   /// Off, batches are made on the calling thread; the batches are the same either way.
   bool prefetch = true;
-  /// Data-parallel training: the number of processes that share each batch (PyTorch's
-  /// `DistributedSampler(num_replicas=...)`). Each step then consumes
+  /// Data-parallel training: the number of processes that share each batch (the role of
+  /// PyTorch's `DistributedSampler(num_replicas, rank)`, which instead pads the epoch and
+  /// deals examples out in turn; zoo cuts each batch, see "Shards"). Each step consumes
   /// `batch_size * num_replicas` examples of the epoch's order, of which this process
   /// gets the part `rank`.
   std::int64_t num_replicas = 1;
