@@ -87,24 +87,10 @@ torch_setting() {
 }
 
 # ---- 2. a quiet machine, and what the numbers were taken on ----
-waited=0
-while awk -v l="$(cut -d' ' -f1 /proc/loadavg)" -v m="$MAX_LOAD" 'BEGIN { exit !(l >= m) }'; do
-  if (( waited >= MAX_WAIT )); then
-    echo "run_train.sh: WARNING: the load average is still $(cut -d' ' -f1 /proc/loadavg)" \
-         "after ${waited} s: measuring anyway; treat the numbers as preliminary." >&2
-    break
-  fi
-  echo "run_train.sh: load average $(cut -d' ' -f1 /proc/loadavg) >= $MAX_LOAD; waiting" >&2
-  sleep 30
-  waited=$((waited + 30))
-done
+source "$ROOT/bench/machine.sh"
+wait_for_quiet run_train.sh
 {
-  echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores"
-  echo "load before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "code: $(git -C "$ROOT" log -1 --oneline 2>/dev/null || echo 'not a git checkout')"
-  dirty=$(git -C "$ROOT" --no-optional-locks status --porcelain --untracked-files=no 2>/dev/null | awk '{print $2}' | tr '\n' ' ')
-  [[ -n $dirty ]] && echo "uncommitted changes in: $dirty"
+  describe_machine
   echo "torch: $(OMP_NUM_THREADS=1 "$PYTHON" "$ROOT/bench/bench_core.py" --info 2>/dev/null || echo '?')"
   echo "steps: $WARMUP warm-up + $STEPS timed, median of $RUNS runs, batch 128"
   for t in $THREADS; do echo "PyTorch at $t thread(s): $(torch_setting "$t")"; done
