@@ -2,8 +2,7 @@
 /// @file lesson.h
 /// @brief The small harness every tutorial's main.cpp shares: the `--quick` and
 /// `--metrics-dir` flags, section titles, checks that make the program fail when the
-/// lesson is wrong, and a helper
-/// that runs code expected to throw.
+/// lesson is wrong, a helper that runs code expected to throw, and a scratch folder.
 ///
 /// A tutorial is a program that prints what its README talks about and *checks* what
 /// it claims (a gradient computed by hand equals the engine's, a view shares storage).
@@ -11,6 +10,7 @@
 /// exits with status 1, so that CTest reports the lesson as broken.
 
 #include <exception>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -101,5 +101,19 @@ inline int run(int argc, char** argv, const std::function<void(Lesson&)>& body) 
   fmt::print("\nall checks passed\n");
   return 0;
 }
+
+/// A scratch folder (checkpoints a lesson writes and reads back), deleted with
+/// everything in it when this object goes out of scope.
+struct TempDir {
+  std::filesystem::path path;  ///< the folder
+  /// Starts `p` empty.
+  explicit TempDir(std::filesystem::path p) : path(std::move(p)) { std::filesystem::remove_all(path); }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+};
 
 }  // namespace lesson

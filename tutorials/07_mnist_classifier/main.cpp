@@ -524,25 +524,13 @@ void the_cnn(lesson::Lesson& lesson, const Data& data) {
                "max_pool2d(2) halves each side, each output the max of a 2×2 window");
 }
 
-/// A folder that is deleted with everything in it when this object goes out of scope.
-struct TempDir {
-  fs::path path;
-  explicit TempDir(fs::path p) : path(std::move(p)) { fs::remove_all(path); }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
   return lesson::run(argc, argv, [](lesson::Lesson& lesson) {
     const Data data = load_data(lesson);
     // train_classifier writes its files here; removed at the end, even after an error.
-    const TempDir tmp_dir(fs::temp_directory_path() / fmt::format("zoo_tutorial_07_{}", getpid()));
+    const lesson::TempDir tmp_dir(fs::temp_directory_path() / fmt::format("zoo_tutorial_07_{}", getpid()));
     const fs::path& tmp = tmp_dir.path;
 
     the_data(lesson, data);

@@ -106,18 +106,6 @@ std::string bytes_label(std::int64_t bytes) {
   return fmt::format("{} KiB", bytes >> 10);
 }
 
-/// A folder that is deleted with everything in it when this object goes out of scope.
-struct TempDir {
-  fs::path path;
-  explicit TempDir(fs::path p) : path(std::move(p)) { fs::remove_all(path); }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-};
-
 // ---------------------------------------------------------------------------
 // 17.1 Averaging gradients is a bigger batch
 // ---------------------------------------------------------------------------
@@ -744,7 +732,7 @@ int main(int argc, char** argv) {
   return lesson::run(argc, argv, [](lesson::Lesson& lesson) {
     const nn::MnistData train = load_fixture();
     // run_training_loop writes its files here; removed at the end, even after an error.
-    const TempDir tmp_dir(fs::temp_directory_path() / fmt::format("zoo_tutorial_17_{}", getpid()));
+    const lesson::TempDir tmp_dir(fs::temp_directory_path() / fmt::format("zoo_tutorial_17_{}", getpid()));
 
     averaging(lesson, train);
     ring_all_reduce(lesson);
