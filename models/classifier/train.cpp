@@ -10,7 +10,6 @@
 #include "autograd/ops.h"
 #include "models/classifier/model.h"
 #include "models/common/make_optimizer.h"
-#include "models/common/metrics.h"
 #include "models/common/training_loop.h"
 #include "nn/data/dataloader.h"
 #include "nn/data/mnist.h"

@@ -3,7 +3,6 @@
 
 #include "models/unet/training.h"
 
-#include <chrono>
 #include <filesystem>
 
 #include "autograd/ops.h"

@@ -4,7 +4,6 @@
 
 #include "models/vae/train.h"
 
-#include <chrono>
 #include <filesystem>
 
 #include "autograd/ops.h"
