@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Sourced by the bench/run_*.sh scripts: what every measurement does before it starts.
+# Sourced by the bench/run_*.sh scripts: what every measurement checks before it starts.
 # Needs ROOT (the checkout), MAX_LOAD and MAX_WAIT set by the caller.
 
 # wait_for_quiet NAME: waits, at most MAX_WAIT seconds, for the 1-minute load average to
@@ -28,4 +28,13 @@ describe_machine() {
   local dirty
   dirty=$(git -C "$ROOT" --no-optional-locks status --porcelain --untracked-files=no 2>/dev/null | awk '{print $2}' | tr '\n' ' ')
   if [[ -n $dirty ]]; then echo "uncommitted changes in: $dirty"; fi
+}
+
+# require_mnist NAME: stops the script unless data/mnist (under the current folder) holds
+# the MNIST training images, plain or gzipped.
+require_mnist() {
+  if [[ ! -e data/mnist/train-images-idx3-ubyte && ! -e data/mnist/train-images-idx3-ubyte.gz ]]; then
+    echo "$1: no MNIST in data/mnist; run data/fetch_mnist.sh first" >&2
+    exit 1
+  fi
 }

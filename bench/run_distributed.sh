@@ -85,10 +85,8 @@ for t in $TRANSPORTS; do
 done
 
 cd "$ROOT"  # both sides read data/mnist relative to the checkout
-if [[ ! -e data/mnist/train-images-idx3-ubyte && ! -e data/mnist/train-images-idx3-ubyte.gz ]]; then
-  echo "run_distributed.sh: no MNIST in data/mnist; run data/fetch_mnist.sh first" >&2
-  exit 1
-fi
+source "$ROOT/bench/machine.sh"
+require_mnist run_distributed.sh
 if ! "$PYTHON" -c 'import torch, numpy, torch.distributed as d; assert d.is_gloo_available()' 2>/dev/null; then
   echo "run_distributed.sh: $PYTHON cannot import torch (with gloo) and numpy; install Debian's" \
        "python3-torch (bench/run_core.sh does it for you)" >&2
@@ -122,7 +120,6 @@ mpi_transport() {
 }
 
 # ---- 1. a quiet machine, and what the numbers were taken on ----
-source "$ROOT/bench/machine.sh"
 wait_for_quiet run_distributed.sh
 {
   describe_machine

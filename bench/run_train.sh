@@ -58,10 +58,8 @@ esac
 if [[ $mode == profile ]]; then MODELS=${MODELS:-cnn}; else MODELS=${MODELS:-"mlp cnn"}; fi
 
 cd "$ROOT"  # both programs read data/mnist relative to the checkout
-if [[ ! -e data/mnist/train-images-idx3-ubyte && ! -e data/mnist/train-images-idx3-ubyte.gz ]]; then
-  echo "run_train.sh: no MNIST in data/mnist; run data/fetch_mnist.sh first" >&2
-  exit 1
-fi
+source "$ROOT/bench/machine.sh"
+require_mnist run_train.sh
 if ! "$PYTHON" -c 'import torch, numpy' 2>/dev/null; then
   echo "run_train.sh: $PYTHON cannot import torch and numpy; install Debian's python3-torch" \
        "(bench/run_core.sh does it for you)" >&2
@@ -87,7 +85,6 @@ torch_setting() {
 }
 
 # ---- 2. a quiet machine, and what the numbers were taken on ----
-source "$ROOT/bench/machine.sh"
 wait_for_quiet run_train.sh
 {
   describe_machine
