@@ -30,6 +30,26 @@ void add_classifier_training_flags(CLI::App& cmd, models::ClassifierOptions& o) 
   cmd.add_option("--stop-after", o.stop_after, "Stop after N steps with a checkpoint, as if interrupted");
 }
 
+nlohmann::json classifier_result_json(const models::ClassifierOptions& o, const models::ClassifierResult& r) {
+  nlohmann::json j = {{"model", o.model},
+                      {"dataset", o.dataset},
+                      {"steps", r.steps},
+                      {"seconds", r.seconds},
+                      {"samples_per_second", r.samples_per_second}};
+  // A run stopped by --stop-after measured its steps only: no test figures, no model file yet.
+  if (r.finished) {
+    j.update({{"test_accuracy", r.test_accuracy}, {"test_loss", r.test_loss}, {"train_loss", r.train_loss},
+              {"epochs", r.epochs}, {"weights", o.out + "/model.safetensors"}});
+  } else {
+    j.update({{"stopped_after", r.steps}, {"checkpoint", o.out + "/checkpoint.safetensors"}});
+  }
+  if (o.communicator != nullptr) {
+    j["processes"] = o.communicator->size();
+    j["communication_seconds_per_step"] = r.communication_seconds_per_step;
+  }
+  return j;
+}
+
 namespace {
 
 void add_train(CLI::App& train, const std::string& name, const std::string& description) {
@@ -51,18 +71,7 @@ void add_train(CLI::App& train, const std::string& name, const std::string& desc
       options->bucket_bytes = distributed->bucket_bytes();
       const models::ClassifierResult r = models::train_classifier(*options);
       if (!main) return;
-      // The final line: one JSON object with what was measured.
-      nlohmann::json j = {{"model", options->model},          {"dataset", options->dataset},
-                          {"test_accuracy", r.test_accuracy}, {"test_loss", r.test_loss},
-                          {"train_loss", r.train_loss},       {"epochs", r.epochs},
-                          {"steps", r.steps},                 {"seconds", r.seconds},
-                          {"samples_per_second", r.samples_per_second},
-                          {"weights", options->out + "/model.safetensors"}};
-      if (communicator != nullptr) {
-        j["processes"] = communicator->size();
-        j["communication_seconds_per_step"] = r.communication_seconds_per_step;
-      }
-      fmt::print("{}\n", j.dump());
+      fmt::print("{}\n", classifier_result_json(*options, r).dump());
     });
   });
 }

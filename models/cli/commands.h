@@ -4,6 +4,7 @@
 /// and the tools with verbs of their own (`zoo bpe ...`, `zoo word2vec ...`).
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "models/classifier/train.h"
 
@@ -25,6 +26,11 @@ void add_classifier_commands(const Verbs& verbs);
 /// learning rate, optimizer, clipping, seed, threads, output, resume, checkpoints),
 /// bound to `options`. Shared by `zoo train mlp|cnn` and `zoo train lstm-mnist`.
 void add_classifier_training_flags(CLI::App& cmd, models::ClassifierOptions& options);
+
+/// The last line of `zoo train mlp|cnn|lstm-mnist`: what `train_classifier` measured, as
+/// JSON (test figures and the weights' path for a finished run; the checkpoint's for one
+/// stopped by `--stop-after`; the processes and all-reduce time when distributed).
+nlohmann::json classifier_result_json(const models::ClassifierOptions& options, const models::ClassifierResult& result);
 
 /// `zoo train lstm-mnist`, `zoo eval lstm-mnist`: sequential MNIST.
 void add_lstm_mnist_commands(const Verbs& verbs);

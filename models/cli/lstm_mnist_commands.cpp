@@ -34,16 +34,7 @@ void add_lstm_mnist_commands(const Verbs& verbs) {
       options->training.bucket_bytes = distributed->bucket_bytes();
       const models::ClassifierResult r = models::train_lstm_mnist(*options);
       if (!main) return;
-      fmt::print("{}\n", nlohmann::json{{"model", "lstm-mnist"},
-                                        {"test_accuracy", r.test_accuracy},
-                                        {"test_loss", r.test_loss},
-                                        {"train_loss", r.train_loss},
-                                        {"epochs", r.epochs},
-                                        {"steps", r.steps},
-                                        {"seconds", r.seconds},
-                                        {"samples_per_second", r.samples_per_second},
-                                        {"weights", options->training.out + "/model.safetensors"}}
-                             .dump());
+      fmt::print("{}\n", classifier_result_json(options->training, r).dump());
     });
   });
 
