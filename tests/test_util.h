@@ -4,11 +4,23 @@
 /// report the worst element when they fail.
 
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
 
 #include "autograd/gradcheck.h"
 #include "autograd/ops.h"
 
 namespace zoo::test {
+
+/// The whole content of the file at `path` (empty if it cannot be read).
+inline std::string read_file_text(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
 
 /// A float64 tensor of standard normal values that requires grad (seeded, so a failing
 /// test fails the same way every time).

@@ -68,12 +68,6 @@ double max_difference(const fs::path& a, const fs::path& b) {
   return largest;
 }
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 }  // namespace
 
@@ -115,7 +109,7 @@ TEST_CASE("2 processes with batch B step like 1 process with batch 2B") {
     CHECK(b[e]["communication_seconds_per_step"].get<double>() > 0);
   }
   // Only process 0 wrote: one progress report per epoch, not two.
-  const std::string log = read_text(two.string() + ".log");
+  const std::string log = test::read_file_text(two.string() + ".log");
   CHECK(log.find("epoch 1/2: train loss") != std::string::npos);
   CHECK(log.find("epoch 1/2: train loss") == log.rfind("epoch 1/2: train loss"));
 }
@@ -141,5 +135,5 @@ TEST_CASE("A distributed run resumed from its checkpoint ends bit-identical") {
   // One process cannot continue what two began: its batches would be other batches.
   const std::string log = resumed.string() + "-one.log";
   CHECK(test::run(train("mlp", resumed, {"--epochs", "3", "--batch-size", "16", "--resume"}), log) == 1);
-  CHECK(read_text(log).find("was saved with world_size = 2, this run asks for 1") != std::string::npos);
+  CHECK(test::read_file_text(log).find("was saved with world_size = 2, this run asks for 1") != std::string::npos);
 }

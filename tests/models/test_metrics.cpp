@@ -11,17 +11,6 @@
 using namespace zoo;
 namespace fs = std::filesystem;
 
-namespace {
-
-std::string read_all(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-}  // namespace
-
 TEST_CASE("metrics: a resumed run drops the records logged after its checkpoint", "[metrics]") {
   const fs::path dir = fs::temp_directory_path() / "zoo-test-metrics";
   fs::remove_all(dir);
@@ -34,7 +23,7 @@ TEST_CASE("metrics: a resumed run drops the records logged after its checkpoint"
     models::MetricsWriter m(dir.string(), 25);
     m.write({{"step", 30}, {"loss", 0.5}});
   }
-  REQUIRE(read_all((dir / "metrics.jsonl").string()) ==
+  REQUIRE(test::read_file_text((dir / "metrics.jsonl").string()) ==
           "{\"note\":\"config\"}\n"
           "{\"loss\":0.1,\"step\":10}\n"
           "{\"loss\":0.05,\"step\":20}\n"
@@ -43,7 +32,7 @@ TEST_CASE("metrics: a resumed run drops the records logged after its checkpoint"
     models::MetricsWriter m(dir.string());
     m.write({{"step", 1}});
   }
-  REQUIRE(read_all((dir / "metrics.jsonl").string()) == "{\"step\":1}\n");
+  REQUIRE(test::read_file_text((dir / "metrics.jsonl").string()) == "{\"step\":1}\n");
 
   std::ofstream(dir / "metrics.jsonl") << "{\"step\":1}\nnot json\n";
   REQUIRE_THROWS_WITH(models::MetricsWriter(dir.string(), 5), Catch::Matchers::Contains("line 2 of") &&

@@ -35,12 +35,6 @@ std::string run_with(const fs::path& dir, const std::string& lines) {
   return dir.string();
 }
 
-std::string read_all(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 /// Two runs shaped like the language models': train and valid loss by step, a list
 /// that cannot be drawn, an auxiliary loss only the second logs, and a summary record
@@ -166,14 +160,14 @@ TEST_CASE("plot: gnuplot draws a PNG and an SVG, and its errors are reported", "
   const std::vector<std::string> dirs = {runs[0].dir, runs[1].dir};
 
   const PlotResult png = plot_runs(dirs, (root / "charts" / "curves.png").string(), {.title = "two runs"});
-  const std::string image = read_all(png.image);
+  const std::string image = test::read_file_text(png.image);
   REQUIRE(image.substr(0, 8) == "\x89PNG\r\n\x1a\n");
   REQUIRE(image.size() > 10000);  // a drawn chart, not an empty canvas
   REQUIRE(fs::exists(png.script));
   REQUIRE(png.script == png.image + ".gp");
 
   const PlotResult svg = plot_runs(dirs, (root / "curves.svg").string(), {.metrics = {"valid_loss"}});
-  const std::string text = read_all(svg.image);
+  const std::string text = test::read_file_text(svg.image);
   REQUIRE_THAT(text, Contains("<svg"));
   REQUIRE_THAT(text, Contains("valid_loss"));  // the axis label, drawn as text
 
